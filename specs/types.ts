@@ -1,0 +1,130 @@
+// The normalised, fully-defaulted spec every other layer reads. The loader (specs/loader.ts) is the only
+// producer: raw TOML never leaves specs/.
+
+/** Where a table or key was written, for error messages. */
+export interface Where {
+  file: string;
+  line: number;
+}
+
+/** Milliseconds. `Infinity` stands for systemd's "infinity" (and for 0 where systemd means "no timeout"). */
+export type Duration = number;
+
+/** One Exec*= command after systemd-style splitting. */
+export interface Command {
+  /** argv[0] as written (a bare name is looked up in PATH at spawn time). */
+  path: string;
+  argv: string[];
+  /** The `-` prefix: a non-zero exit is not a failure. */
+  ignoreFailure: boolean;
+}
+
+export type OutputTarget =
+  | { kind: 'journal' } // captured by the manager: prefixed output in `up`, `sctl logs`, status lines
+  | { kind: 'inherit' } // the manager's own stdout/stderr, unprefixed
+  | { kind: 'null' }
+  | { kind: 'file' | 'append' | 'truncate'; path: string };
+
+export type ServiceType = 'simple' | 'exec' | 'notify' | 'oneshot' | 'forking';
+export type RestartPolicy = 'no' | 'on-success' | 'on-failure' | 'on-abnormal' | 'on-abort' | 'on-watchdog' | 'always';
+export type KillMode = 'control-group' | 'mixed' | 'process' | 'none';
+export type NotifyAccess = 'none' | 'main' | 'exec' | 'all';
+
+/** Exit statuses as systemd lists them: numbers and signal names (`SIGTERM`). */
+export interface ExitStatusSet {
+  codes: number[];
+  signals: string[];
+}
+
+/** A condition entry; `negate` is systemd's leading `!`. */
+export interface Condition {
+  value: string;
+  negate: boolean;
+}
+
+/** Keys every unit type has (systemd's [Unit] section). */
+export interface UnitCommon {
+  Description: string;
+  Requires: string[];
+  Wants: string[];
+  Requisite: string[];
+  BindsTo: string[];
+  PartOf: string[];
+  Conflicts: string[];
+  Before: string[];
+  After: string[];
+  OnFailure: string[];
+  OnSuccess: string[];
+  /** [Install] reverse dependencies, folded into the unit table. */
+  WantedBy: string[];
+  RequiredBy: string[];
+  ConditionPathExists: Condition[];
+  ConditionFileIsExecutable: Condition[];
+  /** `NAME` (set and non-empty) or `NAME=VALUE`, checked against the manager's environment. */
+  ConditionEnvironment: Condition[];
+}
+
+export interface ServiceConfig extends UnitCommon {
+  Type: ServiceType;
+  ExecStartPre: Command[];
+  ExecStart: Command[]; // exactly one unless Type=oneshot (then zero or more)
+  ExecStartPost: Command[];
+  ExecReload: Command[];
+  ExecStop: Command[];
+  ExecStopPost: Command[];
+  Restart: RestartPolicy;
+  RestartSec: Duration;
+  RestartPreventExitStatus: ExitStatusSet;
+  SuccessExitStatus: ExitStatusSet;
+  StartLimitIntervalSec: Duration;
+  StartLimitBurst: number;
+  TimeoutStartSec: Duration;
+  TimeoutStopSec: Duration;
+  KillMode: KillMode;
+  KillSignal: string; // 'SIGTERM'
+  SendSIGKILL: boolean;
+  RemainAfterExit: boolean;
+  PIDFile: string | null;
+  User: string | null;
+  Group: string | null;
+  WorkingDirectory: string | null;
+  Environment: Record<string, string>;
+  EnvironmentFile: { path: string; optional: boolean }[];
+  StandardOutput: OutputTarget;
+  StandardError: OutputTarget;
+  WatchdogSec: Duration; // 0 = off
+  NotifyAccess: NotifyAccess;
+}
+
+export type TargetConfig = UnitCommon;
+
+export type UnitConfig = ServiceConfig | TargetConfig;
+
+export interface UnitSpec<C extends UnitCommon = UnitCommon> {
+  /** Full unit name: `web.service`. */
+  name: string;
+  /** `service`, `target`, ... (the registry key in units/). */
+  type: string;
+  config: C;
+  /** The table header. */
+  where: Where;
+  /** Where each key that was written stood (absent keys took their default). */
+  keys: Record<string, Where>;
+}
+
+export interface ManagerConfig {
+  /** The target `up`/`apply` bring the system to. When absent, the loader synthesises `default.target` wanting every unit. */
+  DefaultTarget: string;
+  DefaultTimeoutStartSec: Duration;
+  DefaultTimeoutStopSec: Duration;
+  DefaultRestartSec: Duration;
+  /** Where the manager's own log and journal-captured output go. */
+  LogTarget: 'console' | 'file' | 'null';
+}
+
+export interface SystemSpec {
+  manager: ManagerConfig;
+  units: Record<string, UnitSpec>;
+  /** Every file read, main file first (include order). */
+  files: string[];
+}

@@ -1,0 +1,25 @@
+import type { AnyStateMachine, Snapshot } from 'xstate';
+import type { ActiveState } from '../machines/types.js';
+import type { UnitCommon } from '../specs/types.js';
+import type { KeyDef } from '../specs/keys.js';
+
+/**
+ * One row of the unit-type registry (systemd's UnitVTable). transactions/ and reconciler/ only ever see this
+ * interface: adding a unit type adds a module and a registry row, and touches no engine file.
+ */
+export interface UnitType {
+  /** 'service': the suffix of unit names and the spec's table name ([service.NAME]). */
+  name: string;
+  /** Spec keys of this type's own section, on top of the common [Unit] keys. */
+  keys: KeyDef[];
+  /** The pure statechart; the runtime provides its effects. Input: { config, now }. */
+  machine: AnyStateMachine;
+  /** Total map private state → public state. */
+  activeState(snapshot: Snapshot<unknown>): ActiveState;
+  /** systemd's SubState (the private state's name: 'running', 'start-pre', 'auto-restart', ...). */
+  subState(snapshot: Snapshot<unknown>): string;
+  /** Whether a reload job makes sense (service: ExecReload set). */
+  canReload(config: UnitCommon): boolean;
+  /** Keys whose change applies without restarting the unit (Description, ...). */
+  liveKeys: string[];
+}
