@@ -1,0 +1,140 @@
+// `npm run bench`: the core's bring-up and tear-down of the layered DAG, next to a baseline measured in the same
+// run that spawns the same payloads directly from Node. Size knobs: BENCH_LAYERS, BENCH_WIDTH, BENCH_RUNS.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NotifySocket } from '../reconciler/notify.js';
+import { dagSpec, payload, type DagOptions } from './dag.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const opts: DagOptions = {
+  layers: Number(process.env.BENCH_LAYERS ?? 10),
+  width: Number(process.env.BENCH_WIDTH ?? 30),
+  ready: 'systemd-notify --ready',
+  marker: '3600.777',
+};
+const runs = Number(process.env.BENCH_RUNS ?? 5);
+const units = opts.layers * opts.width;
+
+interface Sample {
+  ready: number; // ms from start to every unit ready
+  stopped: number; // ms from the stop request to every process gone
+  rss?: number; // MB, peak of the manager process
+  cpu?: number; // s of manager CPU (user + sys) over the whole run
+}
+
+/** The floor: the same payloads spawned directly, readiness counted on a notify socket. */
+async function baseline(dir: string): Promise<Sample> {
+  const sock = path.join(dir, 'notify.sock');
+  const notify = NotifySocket.open(sock);
+  let ready = 0;
+  const allReady = new Promise<void>((resolve) =>
+    notify.on('message', (m: { fields: Record<string, string> }) => {
+      if (m.fields.READY === '1' && ++ready === units) resolve();
+    }),
+  );
+  const t0 = performance.now();
+  const children = Array.from({ length: units }, () =>
+    spawn('/bin/sh', ['-c', payload(opts)], { env: { PATH: process.env.PATH, NOTIFY_SOCKET: sock }, stdio: 'ignore', detached: true }),
+  );
+  await allReady;
+  const tReady = performance.now() - t0;
+  const t1 = performance.now();
+  await Promise.all(
+    children.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          c.on('exit', () => resolve());
+          process.kill(-c.pid!, 'SIGTERM');
+        }),
+    ),
+  );
+  const tStopped = performance.now() - t1;
+  notify.close();
+  return { ready: tReady, stopped: tStopped };
+}
+
+/** sysmaster up on the DAG spec: ready when the initial transaction has finished; stopped when up has exited. */
+async function sysmaster(dir: string): Promise<Sample> {
+  const spec = path.join(dir, 'dag.toml');
+  fs.writeFileSync(spec, dagSpec(opts));
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [path.join(root, 'bin/sysmaster.js'), '--state-dir', path.join(dir, 'state'), 'up', spec], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d) => {
+      out += d;
+      if (/all \d+ jobs done/.test(out)) resolve();
+      if (/started with failures/.test(out)) reject(new Error(out.slice(-2000)));
+    });
+    child.on('exit', () => reject(new Error(`sysmaster exited early:\n${out.slice(-2000)}`)));
+  });
+  const tReady = performance.now() - t0;
+  const rss = peakRss(child.pid!);
+  const t1 = performance.now();
+  const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  const cpu = cpuSeconds(child.pid!); // read before exit; the stop adds little
+  child.kill('SIGTERM');
+  await exited;
+  return { ready: tReady, stopped: performance.now() - t1, rss, cpu };
+}
+
+function peakRss(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+function cpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // utime + stime in clock ticks (USER_HZ = 100)
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const range = (xs: number[], digits = 0) => `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
+
+async function main() {
+  const base: Sample[] = [];
+  const sm: Sample[] = [];
+  for (let i = 0; i < runs; i++) {
+    // Interleaved, so drift in the machine's speed hits both alike.
+    for (const [list, fn] of [[base, baseline], [sm, sysmaster]] as const) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-bench-'));
+      try {
+        list.push(await fn(dir));
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+      process.stderr.write('.');
+    }
+  }
+  process.stderr.write('\n');
+  const ratio = (k: 'ready' | 'stopped') => median(sm.map((s, i) => s[k] / base[i][k]));
+  const table = [
+    `## Core: ${units}-unit layered DAG (${opts.layers} × ${opts.width}, Type=notify via systemd-notify), ${runs} runs`,
+    '',
+    `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${new Date().toISOString()}`,
+    '',
+    '| metric | baseline: direct spawn from Node | sysmaster up | ratio (median of pairs) |',
+    '|---|---|---|---|',
+    `| time to all ready, ms | ${range(base.map((s) => s.ready))} | ${range(sm.map((s) => s.ready))} | ${ratio('ready').toFixed(2)} |`,
+    `| time to all stopped, ms | ${range(base.map((s) => s.stopped))} | ${range(sm.map((s) => s.stopped))} | ${ratio('stopped').toFixed(2)} |`,
+    `| core peak RSS, MB | – | ${range(sm.map((s) => s.rss!), 1)} | target ≤ 80 |`,
+    `| core CPU, s | – | ${range(sm.map((s) => s.cpu!), 2)} | – |`,
+    '',
+    'Targets: manager overhead ≤ 20% over the baseline (ratio ≤ 1.20); core RSS ≤ 80 MB with 300 units.',
+  ].join('\n');
+  console.log(table);
+  fs.mkdirSync(path.join(root, 'bench/results'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'bench/results/core.md'), table + '\n');
+}
+
+await main();

@@ -1,0 +1,324 @@
+import { constants } from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline/promises';
+import { Command, Option } from 'commander';
+import { call } from '../reconciler/client.js';
+import { statePaths, stateDir } from '../reconciler/paths.js';
+import type { Plan } from '../reconciler/plan.js';
+import type { ApplyProgress, ApplyResult } from '../reconciler/daemon.js';
+import type { LogRecord } from '../reconciler/logs.js';
+import type { UnitInfo, UnitStatus } from '../reconciler/view.js';
+import { EXIT, fail } from './exit.js';
+import { ago, colours, stateDot, stateWord } from './style.js';
+
+const c = colours();
+const program = new Command('sctl');
+
+program
+  .description('Control a sysmaster manager, like systemctl controls systemd.')
+  .option('--state-dir <dir>', 'the instance to talk to (default: $SYSMASTER_STATE_DIR, /run/sysmaster as root, else $XDG_RUNTIME_DIR/sysmaster)')
+  .addOption(new Option('-o, --output <format>', 'output format for queries').choices(['text', 'json']).default('text'))
+  .showHelpAfterError('(run sctl --help for usage)')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  sctl list-units --state=failed        units that failed
+  sctl status web                       state, main PID and last log lines of web.service
+  sctl restart api worker               restart two services (waits for the jobs)
+  sctl logs -f web                      follow web.service's output
+  sctl plan spec.toml                   what apply would change (exit 0: nothing, 2: changes)
+  sctl apply spec.toml --yes            make the running system match the spec
+
+Exit codes: 0 success; 1 failure; 2 plan found changes; 3 unit not active (is-active, status);
+4 no such unit (status); 5 no such unit (start, stop, ...). See docs/cli.md.`,
+  );
+
+const sock = () => statePaths(stateDir(program.opts().stateDir)).control;
+const json = () => program.opts().output === 'json';
+const out = (s: string): void => void process.stdout.write(s + '\n');
+const rpc = (method: string, params: object = {}, onEvent?: (e: unknown) => void) =>
+  call(sock(), method, params, { onEvent }).catch((err) => fail(err, method));
+
+program
+  .command('list-units')
+  .description('list loaded units with their states')
+  .option('--state <states>', 'only units in these states (comma-separated: active,failed,running,...)')
+  .option('-t, --type <types>', 'only units of these types (service,target)')
+  .action(async (o: { state?: string; type?: string }) => {
+    const units = (await rpc('list-units', { states: csv(o.state), types: csv(o.type) })) as UnitInfo[];
+    if (json()) return out(JSON.stringify(units, null, 2));
+    const w = Math.max(4, ...units.map((u) => u.name.length));
+    out(c.bold(`  ${'UNIT'.padEnd(w)} LOAD   ACTIVE       SUB          DESCRIPTION`));
+    for (const u of units) {
+      out(`${stateDot(u.active, c)} ${u.name.padEnd(w)} ${u.load.padEnd(6)} ${pad(stateWord(u.active, c), u.active, 12)} ${u.sub.padEnd(12)} ${u.description}`);
+    }
+    out(`\n${units.length} loaded units listed.`);
+  });
+
+program
+  .command('status')
+  .description('show runtime status of units (all units when none given)')
+  .argument('[units...]')
+  .option('-n, --lines <n>', 'log lines to show', '10')
+  .action(async (units: string[], o: { lines: string }) => {
+    const list = (await rpc('status', { units, lines: Number(o.lines) })) as UnitStatus[];
+    if (json()) out(JSON.stringify(list, null, 2));
+    else list.forEach((s, i) => out((i ? '\n' : '') + renderStatus(s)));
+    if (units.length && list.some((s) => s.active !== 'active' && s.active !== 'reloading')) process.exit(EXIT.notActive);
+  });
+
+program
+  .command('show')
+  .description('show properties of a unit as Key=Value lines')
+  .argument('<unit>')
+  .option('-p, --property <props>', 'only these properties (comma-separated; may repeat)', collect, [])
+  .option('--value', 'print only the values')
+  .action(async (unit: string, o: { property: string[]; value?: boolean }) => {
+    const props = (await rpc('show', { unit })) as Record<string, string>;
+    const want = o.property.flatMap((p) => p.split(',')).filter(Boolean);
+    const keys = want.length ? want : Object.keys(props);
+    if (json()) return out(JSON.stringify(Object.fromEntries(keys.map((k) => [k, props[k] ?? ''])), null, 2));
+    for (const k of keys) out(o.value ? (props[k] ?? '') : `${k}=${props[k] ?? ''}`);
+  });
+
+program
+  .command('cat')
+  .description("print a unit's definition from its spec file")
+  .argument('<unit>')
+  .action(async (unit: string) => {
+    const r = (await rpc('cat', { unit })) as { text: string };
+    process.stdout.write(json() ? JSON.stringify(r) + '\n' : r.text);
+  });
+
+for (const [verb, what] of [
+  ['start', 'start units'],
+  ['stop', 'stop units'],
+  ['restart', 'stop then start units'],
+  ['reload', 'reload units (ExecReload)'],
+  ['try-restart', 'restart units that are running'],
+  ['reload-or-restart', 'reload units that support it, restart the others'],
+] as const) {
+  program
+    .command(verb)
+    .description(what)
+    .argument('<units...>')
+    .option('--no-block', 'do not wait for the jobs to finish')
+    .addOption(new Option('--job-mode <mode>', 'how to treat conflicting queued jobs').choices(['replace', 'fail', 'isolate']).default('replace'))
+    .action(async (units: string[], o: { block: boolean; jobMode: string }) => {
+      const r = (await rpc('job', { units, type: verb, mode: o.jobMode, wait: o.block })) as {
+        transaction: number;
+        results: { unit: string; type: string; result: string }[] | null;
+      };
+      if (json()) return out(JSON.stringify(r, null, 2));
+      const failed = (r.results ?? []).filter((x) => x.result !== 'done' && units.some((u) => sameUnit(u, x.unit)));
+      for (const f of failed) {
+        process.stderr.write(`Job for ${f.unit} ${f.result === 'dependency' ? 'failed because a dependency failed' : 'failed'}.\nSee "sctl status ${f.unit}" and "sctl logs ${f.unit}" for details.\n`);
+      }
+      if (failed.length) process.exit(EXIT.failure);
+    });
+}
+
+program
+  .command('is-active')
+  .description('exit 0 when every unit is active, else 3; prints each state')
+  .argument('<units...>')
+  .option('-q, --quiet', 'print nothing')
+  .action(async (units: string[], o: { quiet?: boolean }) => {
+    const states = await states_(units);
+    if (!o.quiet) for (const s of states) out(s);
+    process.exit(states.every((s) => s === 'active' || s === 'reloading') ? EXIT.ok : EXIT.notActive);
+  });
+
+program
+  .command('is-failed')
+  .description('exit 0 when any unit is failed, else 1; prints each state')
+  .argument('<units...>')
+  .option('-q, --quiet', 'print nothing')
+  .action(async (units: string[], o: { quiet?: boolean }) => {
+    const states = await states_(units);
+    if (!o.quiet) for (const s of states) out(s);
+    process.exit(states.some((s) => s === 'failed') ? EXIT.ok : EXIT.failure);
+  });
+
+program
+  .command('list-jobs')
+  .description('list queued and running jobs')
+  .action(async () => {
+    const jobs = (await rpc('list-jobs')) as { id: number; unit: string; type: string; state: string }[];
+    if (json()) return out(JSON.stringify(jobs, null, 2));
+    if (!jobs.length) return out('No jobs running.');
+    out(c.bold('JOB  UNIT                           TYPE         STATE'));
+    for (const j of jobs) out(`${String(j.id).padEnd(4)} ${j.unit.padEnd(30)} ${j.type.padEnd(12)} ${j.state}`);
+    out(`\n${jobs.length} jobs listed.`);
+  });
+
+program
+  .command('reset-failed')
+  .description('reset the failed state of units (all when none given)')
+  .argument('[units...]')
+  .action(async (units: string[]) => void (await rpc('reset-failed', { units })));
+
+program
+  .command('kill')
+  .description("send a signal to a unit's processes")
+  .argument('<unit>')
+  .option('-s, --signal <signal>', 'signal to send', 'SIGTERM')
+  .addOption(new Option('--kill-whom <who>', 'which processes').choices(['all', 'main', 'control']).default('all'))
+  .action(async (unit: string, o: { signal: string; killWhom: string }) => {
+    const signal = /^\d+$/.test(o.signal) ? Number(o.signal) : o.signal.toUpperCase().replace(/^(?!SIG)/, 'SIG');
+    await rpc('kill', { unit, signal: typeof signal === 'number' ? signalName(signal) : signal, who: o.killWhom });
+  });
+
+program
+  .command('logs')
+  .description('show captured output of units (all when none given)')
+  .argument('[units...]')
+  .option('-n, --lines <n>', 'how many recent lines', '100')
+  .option('-f, --follow', 'keep printing new lines')
+  .addOption(new Option('-o, --output <format>', 'record format').choices(['short', 'cat', 'json']))
+  .action(async (units: string[], o: { lines: string; follow?: boolean; output?: string }) => {
+    const format = o.output ?? (json() ? 'json' : 'short');
+    const print = (e: unknown) => {
+      const r = e as LogRecord;
+      if (format === 'json') return out(JSON.stringify(r));
+      if (format === 'cat') return out(r.message);
+      out(`${c.dim(new Date(r.time).toISOString())} ${c.cyan(r.unit)}[${r.pid ?? '-'}]: ${r.message}`);
+    };
+    await rpc('logs', { units, lines: Number(o.lines), follow: Boolean(o.follow) }, print);
+  });
+
+program
+  .command('daemon-reload')
+  .description('re-read the applied spec files and reconcile')
+  .action(async () => {
+    const r = (await rpc('daemon-reload', {}, progress)) as ApplyResult;
+    finishApply(r);
+  });
+
+program
+  .command('plan')
+  .description('show what applying SPEC would change; exit 0 = no change, 2 = changes, 1 = error')
+  .argument('<spec>')
+  .action(async (spec: string) => {
+    const p = (await rpc('plan', { spec: path.resolve(spec) })) as Plan;
+    if (json()) out(JSON.stringify(p, null, 2));
+    else out(renderPlan(p));
+    if (p.error) process.exit(EXIT.failure);
+    process.exit(changes(p) ? EXIT.changes : EXIT.ok);
+  });
+
+program
+  .command('apply')
+  .description('make the running system match SPEC: shows the plan, asks, then runs it as one transaction')
+  .argument('<spec>')
+  .option('-y, --yes', 'do not ask')
+  .action(async (spec: string, o: { yes?: boolean }) => {
+    const file = path.resolve(spec);
+    const p = (await rpc('plan', { spec: file })) as Plan;
+    if (!json()) out(renderPlan(p));
+    if (p.error) process.exit(EXIT.failure);
+    if (!changes(p)) return json() ? out(JSON.stringify({ plan: p, transaction: null, results: [], ok: true })) : undefined;
+    if (!o.yes && process.stdin.isTTY && process.stdout.isTTY) {
+      const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
+      const answer = await rl.question('Apply these changes? [y/N] ');
+      rl.close();
+      if (!/^y(es)?$/i.test(answer.trim())) {
+        out('Nothing changed.');
+        process.exit(EXIT.failure);
+      }
+    }
+    const r = (await rpc('apply', { spec: file }, json() ? undefined : progress)) as ApplyResult;
+    if (json()) out(JSON.stringify(r, null, 2));
+    finishApply(r);
+  });
+
+program
+  .command('exit')
+  .description('stop every unit and make the manager exit with CODE (default 0)')
+  .argument('[code]', 'exit code', '0')
+  .action(async (code: string) => void (await rpc('exit', { code: Number(code) })));
+
+program.parseAsync().catch((err) => fail(err));
+
+function renderStatus(s: UnitStatus): string {
+  const lines = [
+    `${stateDot(s.active, c)} ${s.name} - ${s.description}`,
+    `     Loaded: loaded (${s.file}:${s.line})`,
+    `     Active: ${stateWord(s.active, c)} (${s.sub})${s.result !== 'success' ? ` (Result: ${s.result})` : ''} since ${new Date(s.since).toString()}; ${ago(s.since)}`,
+  ];
+  if (s.mainPid) lines.push(`   Main PID: ${s.mainPid}`);
+  else if (s.exitCode !== null || s.exitSignal) {
+    lines.push(`   Main PID: (code=${s.exitSignal ? 'killed' : 'exited'}, status=${s.exitSignal ?? s.exitCode})`);
+  }
+  if (s.statusText) lines.push(`     Status: "${s.statusText}"`);
+  if (s.restarts) lines.push(`   Restarts: ${s.restarts}`);
+  if (s.logs.length) {
+    lines.push('');
+    for (const r of s.logs) lines.push(`${c.dim(new Date(r.time).toISOString())} ${r.unit}[${r.pid ?? '-'}]: ${r.message}`);
+  }
+  return lines.join('\n');
+}
+
+function renderPlan(p: Plan): string {
+  if (p.error) return c.red(`Cannot apply: ${p.error.message}`);
+  if (!changes(p)) return 'No changes: the running system matches the spec.';
+  const lines: string[] = [];
+  for (const u of p.added) lines.push(c.green(`  + ${u}`));
+  for (const u of p.removed) lines.push(c.red(`  - ${u}`));
+  for (const d of p.changed) {
+    lines.push(c.yellow(`  ~ ${d.unit}${d.restart ? ' (restart)' : ''}`));
+    for (const f of d.fields) lines.push(`      ${f.key}: ${short(f.from)} → ${short(f.to)}`);
+  }
+  lines.push(`Jobs (${p.jobs.length}):`);
+  for (const j of p.jobs) lines.push(`  ${j.type.padEnd(8)} ${j.unit}`);
+  return lines.join('\n');
+}
+
+function progress(e: unknown): void {
+  const p = e as ApplyProgress;
+  const mark = p.result === 'done' ? c.green('✓') : c.red('✗');
+  process.stderr.write(`[${p.done}/${p.total}] ${mark} ${p.type} ${p.unit}${p.result === 'done' ? '' : ` (${p.result})`}\n`);
+}
+
+function finishApply(r: ApplyResult): void {
+  if (!json()) {
+    const failed = r.results.filter((x) => x.result !== 'done');
+    out(r.ok ? `Applied: ${r.results.length} jobs done.` : `Apply failed: ${failed.map((f) => `${f.type} ${f.unit} (${f.result})`).join(', ')}`);
+  }
+  if (!r.ok) process.exit(EXIT.failure);
+}
+
+function changes(p: Plan): boolean {
+  return Boolean(p.added.length || p.removed.length || p.changed.length || p.jobs.length);
+}
+
+async function states_(units: string[]): Promise<string[]> {
+  const all = (await rpc('list-units')) as UnitInfo[];
+  return units.map((u) => all.find((x) => sameUnit(u, x.name))?.active ?? 'inactive');
+}
+
+function sameUnit(given: string, name: string): boolean {
+  return given === name || `${given}.service` === name;
+}
+
+function short(v: unknown): string {
+  const s = JSON.stringify(v) ?? 'unset';
+  return s.length > 60 ? s.slice(0, 57) + '...' : s;
+}
+
+function csv(v?: string): string[] | undefined {
+  return v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+}
+
+function collect(v: string, acc: string[]): string[] {
+  return [...acc, v];
+}
+
+function pad(coloured: string, plain: string, width: number): string {
+  return coloured + ' '.repeat(Math.max(0, width - plain.length));
+}
+
+function signalName(n: number): string {
+  return Object.entries(constants.signals).find(([, v]) => v === n)?.[0] ?? `SIG${n}`;
+}

@@ -1,0 +1,126 @@
+import path from 'node:path';
+import { Command } from 'commander';
+import { startCore, type Core } from '../reconciler/core.js';
+import type { Sink } from '../reconciler/daemon.js';
+import { sendNotify } from '../reconciler/notify.js';
+import { stateDir } from '../reconciler/paths.js';
+import { formatProblem } from '../specs/errors.js';
+import { loadSpec } from '../specs/loader.js';
+import { EXIT, fail } from './exit.js';
+import { colours } from './style.js';
+
+const program = new Command('sysmaster');
+program
+  .description('Run and manage a set of services from one TOML spec.')
+  .option('--state-dir <dir>', 'instance state directory (default: $SYSMASTER_STATE_DIR, /run/sysmaster as root, else $XDG_RUNTIME_DIR/sysmaster)')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  sysmaster up specs/examples/webstack.toml     run a stack in the foreground; Ctrl-C stops it in order
+  sysmaster validate spec.toml                  check a spec without running anything
+  sysmaster notify READY=1 STATUS="listening"   tell the manager a Type=notify service is ready
+
+While "up" runs, inspect and drive it from another terminal with sctl (sctl --help).`,
+  );
+
+program
+  .command('up')
+  .description('run the manager in the foreground, apply SPEC, stream states and output; Ctrl-C stops everything')
+  .argument('<spec>', 'the spec file (TOML)')
+  .option('--no-prefix', 'print service output without "unit |" prefixes')
+  .action(async (specPath: string, o: { prefix: boolean }) => {
+    const spec = await loadSpec(path.resolve(specPath)).catch((err) => fail(err));
+    const c = colours();
+    const sink = upSink(c, o.prefix, Object.keys(spec.units));
+    let core: Core | null = null;
+    let stopping = false;
+    const shutdown = async (code: number) => {
+      if (stopping) return;
+      stopping = true;
+      sink.note('stopping all units...');
+      await core?.daemon.stopAll();
+      await core?.close();
+      sink.note('all units stopped');
+      process.exit(code);
+    };
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (++signals > 1) {
+        sink.note(`${sig} again: killing what is left`);
+        for (const u of core?.daemon.units.values() ?? []) core?.daemon.send(u, { type: 'STOP' });
+        process.exit(130);
+      }
+      void shutdown(0);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    process.on('SIGHUP', () => {
+      if (core?.daemon.spec) void core.daemon.apply(core.daemon.spec).catch((e) => sink.note(`reload failed: ${e.message}`));
+    });
+    process.on('SIGUSR1', () => sink.note('SIGUSR1 ignored'));
+    core = await startCore({ stateDir: stateDir(program.opts().stateDir), sink, onExit: (code) => void shutdown(code) }).catch((err) => fail(err));
+    sink.note(`manager pid ${process.pid}, state in ${core.daemon.paths.dir}`);
+    const r = await core.daemon.apply(spec).catch((err) => fail(err));
+    const bad = r.results.filter((x) => x.result !== 'done');
+    sink.note(bad.length ? `started with failures: ${bad.map((b) => `${b.unit} (${b.result})`).join(', ')}` : `all ${r.results.length} jobs done`);
+  });
+
+program
+  .command('validate')
+  .description('check spec files; exit 0 when all are valid')
+  .argument('<specs...>')
+  .option('--no-exec-check', 'do not check that Exec commands exist and are executable')
+  .action(async (files: string[], o: { execCheck: boolean }) => {
+    let bad = 0;
+    for (const f of files) {
+      try {
+        const spec = await loadSpec(path.resolve(f), { checkExecutables: o.execCheck });
+        process.stdout.write(`${f}: ok (${Object.keys(spec.units).length} units)\n`);
+      } catch (err) {
+        const problems = (err as { problems?: Parameters<typeof formatProblem>[0][] }).problems;
+        if (!problems) fail(err);
+        for (const p of problems) process.stderr.write(formatProblem(p) + '\n');
+        bad++;
+      }
+    }
+    process.exit(bad ? EXIT.failure : EXIT.ok);
+  });
+
+program
+  .command('notify')
+  .description('send sd_notify assignments (READY=1, STATUS=..., MAINPID=...) to $NOTIFY_SOCKET, like systemd-notify')
+  .argument('[assignments...]')
+  .option('--ready', 'same as READY=1')
+  .option('--status <text>', 'same as STATUS=text')
+  .action(async (fields: string[], o: { ready?: boolean; status?: string }) => {
+    const socket = process.env.NOTIFY_SOCKET;
+    const lines = [...(o.ready ? ['READY=1'] : []), ...(o.status !== undefined ? [`STATUS=${o.status}`] : []), ...fields];
+    if (!lines.length) fail(new Error('nothing to send: give assignments such as READY=1'));
+    if (!socket) fail(new Error('NOTIFY_SOCKET is not set: not running under a service manager'));
+    await Promise.resolve(sendNotify(socket, lines.join('\n'))).catch((err) => fail(err));
+  });
+
+program.parseAsync().catch((err) => fail(err));
+
+/** `up`'s view: `unit | line` for output, coloured per unit on a terminal, and a line per state change. */
+function upSink(c: ReturnType<typeof colours>, prefix: boolean, names: string[]): Sink {
+  const palette = [c.cyan, c.magenta, c.blue, c.yellow, c.green, c.red];
+  const width = Math.min(24, Math.max(8, ...names.map((n) => n.length)));
+  const tint = (unit: string) => palette[[...unit].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) >>> 0, 7) % palette.length];
+  const tag = (unit: string) => tint(unit)(unit.padEnd(width)) + ' | ';
+  return {
+    line(r) {
+      const text = prefix ? tag(r.unit) + r.message : r.message;
+      (r.stream === 'stderr' ? process.stderr : process.stdout).write(text + '\n');
+    },
+    state(unit, from, to, sub, result) {
+      const word = to === 'failed' ? c.red(to) : to === 'active' ? c.green(to) : to;
+      const why = result !== 'success' && (to === 'failed' || sub === 'auto-restart') ? ` (${result})` : '';
+      process.stdout.write(`${tag(unit)}${c.dim(`${from} →`)} ${word} ${c.dim(`(${sub})`)}${why}\n`);
+    },
+    note(message) {
+      process.stdout.write(`${c.bold('sysmaster'.padEnd(width))} | ${message}\n`);
+    },
+  };
+}

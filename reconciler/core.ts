@@ -1,0 +1,56 @@
+import fs from 'node:fs';
+import { call } from './client.js';
+import { ControlServer } from './control.js';
+import { Daemon, type Sink } from './daemon.js';
+import { methods } from './methods.js';
+import { NotifySocket } from './notify.js';
+import { statePaths } from './paths.js';
+import { ControlError } from './protocol.js';
+import { Reaper } from './reaper.js';
+import { setChildSubreaper } from './sys.js';
+
+export interface CoreOptions {
+  stateDir: string;
+  sink?: Sink;
+  /** Called when a client asks the manager to exit (`sctl exit CODE`). */
+  onExit?(code: number): void;
+}
+
+export interface Core {
+  daemon: Daemon;
+  close(): Promise<void>;
+}
+
+/**
+ * Start a core on a state directory: refuse when another core answers there, become the subreaper of everything
+ * it starts, and open the notify and control sockets.
+ */
+export async function startCore(opts: CoreOptions): Promise<Core> {
+  const paths = statePaths(opts.stateDir);
+  fs.mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+  const other = await call(paths.control, 'ping', {}, { retries: 0 }).catch(() => null);
+  if (other) {
+    const pid = (other as { pid: number }).pid;
+    throw new ControlError('EBUSY', `another sysmaster core (pid ${pid}) is running on ${paths.dir}: stop it, or use another --state-dir`);
+  }
+  setChildSubreaper();
+  const daemon = new Daemon(paths, process.env, opts.sink ?? null);
+  const reaper = new Reaper();
+  reaper.on('exit', (info) => daemon.effects.reaped(info));
+  reaper.start();
+  const notify = NotifySocket.open(paths.notify);
+  notify.on('message', (m) => daemon.effects.notify(m));
+  const server = new ControlServer(methods(daemon, { exit: (code) => opts.onExit?.(code) }));
+  await server.listen(paths.control, 0o600);
+  fs.writeFileSync(paths.lock, `${process.pid}\n`, { mode: 0o600 });
+  return {
+    daemon,
+    async close() {
+      await server.close();
+      notify.close();
+      reaper.stop();
+      daemon.close();
+      for (const f of [paths.lock, paths.notify]) fs.rmSync(f, { force: true });
+    },
+  };
+}

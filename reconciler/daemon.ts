@@ -1,0 +1,369 @@
+import fs from 'node:fs';
+import { createActor, type AnyActorRef, type Snapshot } from 'xstate';
+import type { ActiveState, UnitContextBase } from '../machines/types.js';
+import type { SystemSpec, UnitSpec } from '../specs/types.js';
+import { Engine, type EngineHost } from '../transactions/engine.js';
+import type { Job, JobMode, JobResult, JobType } from '../transactions/types.js';
+import { buildAtomGraph } from '../units/atoms.js';
+import { typeOfUnit } from '../units/index.js';
+import type { UnitType } from '../units/types.js';
+import { failedCondition } from './conditions.js';
+import { Effects } from './effects.js';
+import { LogStore, type LogRecord } from './logs.js';
+import type { StatePaths } from './paths.js';
+import { configHash, isEmpty, plan as makePlan, type Plan } from './plan.js';
+import { ControlError } from './protocol.js';
+
+/** Where `up` shows what happens: state changes and captured output. */
+export interface Sink {
+  line(r: LogRecord): void;
+  state(unit: string, from: ActiveState, to: ActiveState, sub: string, result: string): void;
+  note(message: string): void;
+}
+
+/** One loaded unit: its definition, its actor, and what the choke point last saw of it. */
+export interface Unit {
+  name: string;
+  type: UnitType;
+  spec: UnitSpec;
+  hash: string;
+  /** A new definition waiting for the unit to be inactive (applied before its next start). */
+  next: UnitSpec | null;
+  /** Dropped from the spec: forgotten once inactive. */
+  removed: boolean;
+  actor: AnyActorRef;
+  active: ActiveState;
+  sub: string;
+  failures: number;
+  timer: NodeJS.Timeout | null;
+  timerAt: number | null;
+}
+
+export type UnitContext = UnitContextBase & Record<string, unknown>;
+
+export interface ApplyProgress {
+  done: number;
+  total: number;
+  unit: string;
+  type: JobType;
+  result: JobResult;
+}
+
+export interface ApplyResult {
+  plan: Plan;
+  transaction: number | null;
+  results: { unit: string; type: JobType; result: JobResult }[];
+  ok: boolean;
+}
+
+/**
+ * The core: one actor per unit, the job engine, and the single choke point (unitNotify) through which every public
+ * state change flows.
+ */
+export class Daemon {
+  readonly units = new Map<string, Unit>();
+  readonly logs: LogStore;
+  readonly engine: Engine;
+  readonly effects: Effects;
+  spec: SystemSpec | null = null;
+  private graph = buildAtomGraph({});
+  private jobListeners = new Set<(job: Job, result: JobResult) => void>();
+  private changeListeners = new Set<(u: Unit) => void>();
+  private applying: Promise<unknown> | null = null;
+
+  constructor(
+    readonly paths: StatePaths,
+    readonly env: NodeJS.ProcessEnv,
+    readonly sink: Sink | null = null,
+  ) {
+    this.logs = new LogStore(paths.logs);
+    this.effects = new Effects(this);
+    const host: EngineHost = {
+      graph: () => this.graph,
+      view: (name) => {
+        const u = this.units.get(name);
+        return u ? { active: u.active, canReload: u.type.canReload(u.spec.config) } : undefined;
+      },
+      begin: (job, action) => this.begin(job, action),
+      finished: (job, result) => {
+        for (const l of this.jobListeners) l(job, result);
+      },
+      warn: (message: string) => this.note(message),
+    };
+    this.engine = new Engine(host);
+  }
+
+  now(): number {
+    return Date.now();
+  }
+
+  unit(name: string): Unit {
+    const u = this.units.get(name);
+    if (!u) throw new ControlError('ENOUNIT', `Unit ${name} not found.`);
+    return u;
+  }
+
+  context(u: Unit): UnitContext {
+    return (u.actor.getSnapshot() as { context: UnitContext }).context;
+  }
+
+  note(message: string): void {
+    this.sink?.note(message);
+    this.logs.add({ time: this.now(), unit: 'sysmaster', pid: process.pid, stream: 'manager', message });
+  }
+
+  onChange(fn: (u: Unit) => void): () => void {
+    this.changeListeners.add(fn);
+    return () => this.changeListeners.delete(fn);
+  }
+
+  /** The actual state plan() compares the desired spec with. */
+  actual() {
+    return { units: Object.fromEntries([...this.units].map(([n, u]) => [n, { spec: u.spec, active: u.active }])) };
+  }
+
+  plan(desired: SystemSpec): Plan {
+    return makePlan(desired, this.actual());
+  }
+
+  /**
+   * Bring the system to `desired`: install the definitions, then run the plan's jobs as one transaction.
+   * A plan that cannot be built changes nothing. One apply at a time.
+   */
+  async apply(desired: SystemSpec, onProgress?: (p: ApplyProgress) => void): Promise<ApplyResult> {
+    if (this.applying) throw new ControlError('EBUSY', 'another apply is running; try again when it has finished');
+    const run = this.applyNow(desired, onProgress);
+    this.applying = run;
+    try {
+      return await run;
+    } finally {
+      this.applying = null;
+    }
+  }
+
+  private async applyNow(desired: SystemSpec, onProgress?: (p: ApplyProgress) => void): Promise<ApplyResult> {
+    const p = this.plan(desired);
+    if (p.error) throw new ControlError(p.error.code, p.error.message, p);
+    this.install(desired, p);
+    if (isEmpty(p)) return { plan: p, transaction: null, results: [], ok: true };
+    const tx = this.enqueueChecked(p.anchors, 'replace');
+    let done = 0;
+    const total = tx.jobs.length;
+    const stop = this.onJob((job, result) => {
+      if (job.transaction === tx.id) onProgress?.({ done: ++done, total, unit: job.unit, type: job.type, result });
+    });
+    try {
+      const out = await this.engine.wait(tx.id);
+      const ok = out.results.every((r) => r.result === 'done' || !tx.jobs.find((j) => j.unit === r.unit)?.matters);
+      return { plan: p, transaction: tx.id, results: out.results, ok };
+    } finally {
+      stop();
+    }
+  }
+
+  /** Run jobs for units (sctl start/stop/...): resolves with each job's result. */
+  async run(anchors: { unit: string; type: JobType }[], mode: JobMode) {
+    for (const a of anchors) this.unit(a.unit);
+    const tx = this.enqueueChecked(anchors, mode);
+    return { id: tx.id, jobs: tx.jobs, done: this.engine.wait(tx.id) };
+  }
+
+  /** Stop every unit, dependents first (the engine orders stops in reverse). */
+  async stopAll(): Promise<void> {
+    const anchors = [...this.units.values()]
+      .filter((u) => u.active !== 'inactive' && u.active !== 'failed')
+      .map((u) => ({ unit: u.name, type: 'stop' as const }));
+    if (!anchors.length) return;
+    const tx = this.enqueueChecked(anchors, 'replace');
+    await this.engine.wait(tx.id);
+  }
+
+  onJob(fn: (job: Job, result: JobResult) => void): () => void {
+    this.jobListeners.add(fn);
+    return () => this.jobListeners.delete(fn);
+  }
+
+  private enqueueChecked(anchors: { unit: string; type: JobType }[], mode: JobMode) {
+    try {
+      return this.engine.enqueue(anchors, mode);
+    } catch (err) {
+      const e = err as { code?: string; message: string };
+      throw new ControlError(e.code ?? 'ETRANSACTION', e.message);
+    }
+  }
+
+  /** Put the plan's definitions in place. Running units that must restart get theirs at their next start. */
+  private install(desired: SystemSpec, p: Plan): void {
+    this.spec = desired;
+    for (const name of p.added) this.units.set(name, this.create(desired.units[name]));
+    for (const d of p.changed) {
+      const u = this.units.get(d.unit)!;
+      const spec = desired.units[d.unit];
+      if (d.restart && !this.idle(u)) u.next = spec;
+      else this.redefine(u, spec, d.restart);
+    }
+    for (const name of p.removed) {
+      const u = this.units.get(name)!;
+      u.removed = true;
+      if (this.idle(u)) this.forget(u);
+    }
+    this.regraph();
+  }
+
+  private regraph(): void {
+    this.graph = buildAtomGraph(Object.fromEntries([...this.units].map(([n, u]) => [n, (u.next ?? u.spec).config])));
+  }
+
+  private idle(u: Unit): boolean {
+    return u.active === 'inactive' || u.active === 'failed';
+  }
+
+  private create(spec: UnitSpec): Unit {
+    const type = typeOfUnit(spec.name);
+    const u = {
+      name: spec.name,
+      type,
+      spec,
+      hash: configHash(spec),
+      next: null,
+      removed: false,
+      active: 'inactive',
+      sub: 'dead',
+      failures: 0,
+      timer: null,
+      timerAt: null,
+    } as unknown as Unit;
+    this.spawnActor(u);
+    return u;
+  }
+
+  private spawnActor(u: Unit): void {
+    const machine = u.type.machine.provide(this.effects.for(u) as never);
+    u.actor = createActor(machine, { input: { config: u.spec.config, now: this.now() } });
+    u.active = u.type.activeState(u.actor.getSnapshot() as Snapshot<unknown>);
+    u.sub = u.type.subState(u.actor.getSnapshot() as Snapshot<unknown>);
+    u.failures = 0;
+    u.actor.subscribe((snap: Snapshot<unknown>) => this.observe(u, snap));
+    u.actor.start();
+  }
+
+  /** A new definition for an idle unit (or one whose change applies live). */
+  private redefine(u: Unit, spec: UnitSpec, fresh: boolean): void {
+    u.spec = spec;
+    u.hash = configHash(spec);
+    u.next = null;
+    if (fresh) {
+      this.disarm(u);
+      u.actor.stop();
+      this.spawnActor(u);
+    }
+  }
+
+  private forget(u: Unit): void {
+    this.disarm(u);
+    u.actor.stop();
+    this.units.delete(u.name);
+    this.regraph();
+  }
+
+  /** Every snapshot of every actor comes through here; public changes go on to unitNotify. */
+  private observe(u: Unit, snap: Snapshot<unknown>): void {
+    const ctx = (snap as unknown as { context: UnitContext }).context;
+    const active = u.type.activeState(snap);
+    const failed = ctx.failures > u.failures;
+    const from = u.active;
+    u.sub = u.type.subState(snap);
+    u.failures = ctx.failures;
+    this.arm(u, ctx.deadline);
+    if (active !== from || failed) {
+      u.active = active;
+      this.unitNotify(u, from, active, failed, ctx);
+    }
+  }
+
+  /** The choke point: every public state change completes jobs, propagates, and is shown, here and only here. */
+  private unitNotify(u: Unit, from: ActiveState, to: ActiveState, failed: boolean, ctx: UnitContext): void {
+    this.sink?.state(u.name, from, to, u.sub, ctx.result);
+    if (u.next && this.idle(u)) {
+      this.redefine(u, u.next, true);
+      this.regraph();
+    }
+    const reloadOk = from === 'reloading' ? ctx.reloadResult !== 'failed' : undefined;
+    this.engine.unitChanged(u.name, { from, to, failed, reloadOk });
+    if (u.removed && this.idle(u) && this.units.get(u.name) === u) this.forget(u);
+    for (const l of this.changeListeners) l(u);
+  }
+
+  /** The engine's begin(): hand the job to the unit's machine. Events go out on the next tick: never re-entrant. */
+  private begin(job: Job, action: 'start' | 'stop' | 'reload'): JobResult | null {
+    const u = this.units.get(job.unit);
+    if (!u) return 'failed';
+    if (action === 'start') {
+      if (u.active === 'active' || u.active === 'reloading') return 'done';
+      if (u.next && this.idle(u)) {
+        this.redefine(u, u.next, true);
+        this.regraph();
+      }
+      const cond = failedCondition(u.spec.config, this.env);
+      if (cond) {
+        this.note(`${u.name}: condition ${cond} not met, not starting`);
+        return 'done';
+      }
+    }
+    if (action === 'stop' && this.idle(u)) return 'done';
+    if (action === 'reload' && u.active !== 'active') return 'failed';
+    const type = action === 'start' ? 'START' : action === 'stop' ? 'STOP' : 'RELOAD';
+    setImmediate(() => this.send(u, { type }));
+    return null;
+  }
+
+  send(u: Unit, event: { type: string; [k: string]: unknown }): void {
+    if (this.units.get(u.name) !== u) return;
+    u.actor.send({ ...event, now: this.now() });
+  }
+
+  private arm(u: Unit, deadline: number | null): void {
+    if (deadline === u.timerAt) return;
+    this.disarm(u);
+    if (deadline === null || !Number.isFinite(deadline)) return;
+    u.timerAt = deadline;
+    const actor = u.actor;
+    u.timer = setTimeout(
+      () => {
+        u.timer = null;
+        u.timerAt = null;
+        if (u.actor === actor) this.send(u, { type: 'TIMEOUT' });
+      },
+      Math.max(0, deadline - this.now()),
+    );
+  }
+
+  private disarm(u: Unit): void {
+    if (u.timer) clearTimeout(u.timer);
+    u.timer = null;
+    u.timerAt = null;
+  }
+
+  /** Read a file the spec came from, for `sctl cat`. */
+  source(u: Unit): string {
+    const lines = fs.readFileSync(u.spec.where.file, 'utf8').split('\n');
+    const start = u.spec.where.line - 1;
+    const own = lines[start]?.trim().replace(/^\[|\]$/g, '') ?? '';
+    let end = start + 1;
+    while (end < lines.length) {
+      const m = /^\s*\[+\s*([^\]]+?)\s*\]+/.exec(lines[end]);
+      if (m && !m[1].startsWith(own + '.')) break;
+      end++;
+    }
+    while (end > start + 1 && !lines[end - 1].trim()) end--;
+    return `# ${u.spec.where.file}:${u.spec.where.line}\n${lines.slice(start, end).join('\n')}\n`;
+  }
+
+  close(): void {
+    for (const u of this.units.values()) {
+      this.disarm(u);
+      u.actor.stop();
+    }
+    this.logs.close();
+  }
+}

@@ -1,0 +1,175 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ExitInfo, ProcRole } from '../machines/types.js';
+import type { Command, KillMode, ServiceConfig } from '../specs/types.js';
+import type { Daemon, Unit } from './daemon.js';
+import { readEnvironmentFile } from './envfile.js';
+import { killUnit } from './kill.js';
+import { isAlive, parentOf, sessionOf } from './proc.js';
+import { spawnProcess } from './spawn.js';
+import { resolveUser } from './users.js';
+
+interface SpawnParams {
+  role: ProcRole;
+  command: Command;
+  phase: string;
+}
+interface KillParams {
+  signal: string;
+  mainPid: number | null;
+  controlPid: number | null;
+  mode: KillMode;
+}
+
+/** What the manager passes on from its own environment, as systemd passes a small fixed set. */
+const PASSED_ENV = ['PATH', 'LANG', 'LANGUAGE', 'TZ', 'TERM', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'TMPDIR', 'XDG_RUNTIME_DIR'];
+
+/**
+ * The machines' injected effects (spawn, kill, readPidFile) and the routing of what processes send back
+ * (exit statuses, sd_notify messages) to the unit that owns them.
+ */
+export class Effects {
+  /** Every live process we started or were told of, by pid. */
+  private owners = new Map<number, Unit>();
+  /** Sessions we created (each spawned process leads one), for NotifyAccess=all. */
+  private sessions = new Map<number, Unit>();
+
+  constructor(private d: Daemon) {}
+
+  /** Implementations for machine.provide(). */
+  for(u: Unit) {
+    return {
+      actions: {
+        spawn: (_: unknown, p: SpawnParams) => this.spawn(u, p),
+        kill: (_: unknown, p: KillParams) => killUnit(p),
+        readPidFile: (_: unknown, p: { path: string }) => this.readPidFile(u, p.path),
+      },
+    };
+  }
+
+  private spawn(u: Unit, p: SpawnParams): void {
+    const cfg = u.spec.config as ServiceConfig;
+    const fail = (error: string) => {
+      this.d.note(`${u.name}: failed to run ${p.phase} command ${p.command.path}: ${error}`);
+      setImmediate(() => this.d.send(u, { type: 'SPAWN_FAILED', role: p.role, error }));
+    };
+    let handle: ReturnType<typeof spawnProcess>;
+    try {
+      const user = cfg.User || cfg.Group ? resolveUser(cfg.User, cfg.Group) : null;
+      const env = this.environment(u, cfg, user);
+      const cwd = workingDirectory(u, cfg, user?.home);
+      handle = spawnProcess({
+        argv: p.command.argv,
+        env,
+        cwd,
+        uid: user?.uid,
+        gid: user?.gid,
+        groups: user?.groups,
+        stdout: cfg.StandardOutput,
+        stderr: cfg.StandardError,
+        notifySocket: cfg.NotifyAccess !== 'none' || cfg.Type === 'notify' ? this.d.paths.notify : undefined,
+        onLine: (stream, message) =>
+          this.d.logs.add({ time: this.d.now(), unit: u.name, pid: handle.pid ?? null, stream, message }),
+      });
+    } catch (err) {
+      return fail((err as Error).message);
+    }
+    handle.spawned.then(
+      (pid) => {
+        this.owners.set(pid, u);
+        this.sessions.set(pid, u);
+        this.d.send(u, { type: 'SPAWNED', role: p.role, pid });
+      },
+      (err: Error) => fail(err.message),
+    );
+    handle.exited.then((info) => {
+      if (handle.pid) {
+        this.owners.delete(handle.pid);
+        this.sessions.delete(handle.pid);
+      }
+      this.d.send(u, { type: 'EXIT', ...info });
+    });
+  }
+
+  private environment(u: Unit, cfg: ServiceConfig, user: { name: string; home: string; shell: string } | null): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const k of PASSED_ENV) if (this.d.env[k] !== undefined) env[k] = this.d.env[k]!;
+    if (!env.PATH) env.PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+    if (user) Object.assign(env, { USER: user.name, LOGNAME: user.name, HOME: user.home, SHELL: user.shell });
+    const main = this.d.context(u).mainPid;
+    if (typeof main === 'number') env.MAINPID = String(main);
+    for (const f of cfg.EnvironmentFile) Object.assign(env, readEnvironmentFile(f.path, f.optional));
+    Object.assign(env, cfg.Environment);
+    return env;
+  }
+
+  /** Type=forking: the daemon writes its PID file shortly after the start process exits, so look a few times. */
+  private readPidFile(u: Unit, file: string, tries = 50): void {
+    let pid: number | null = null;
+    try {
+      const n = Number.parseInt(fs.readFileSync(file, 'utf8').trim(), 10);
+      if (n > 0 && isAlive(n)) pid = n;
+    } catch {
+      /* not written yet */
+    }
+    if (pid === null && tries > 0) {
+      setTimeout(() => this.readPidFile(u, file, tries - 1), 100);
+      return;
+    }
+    if (pid !== null) this.owners.set(pid, u);
+    this.d.send(u, { type: 'PIDFILE', pid });
+  }
+
+  /** An exit the reaper saw (a process that is not our direct child: forking daemons, MAINPID=). */
+  reaped(info: ExitInfo): void {
+    const u = this.owners.get(info.pid);
+    if (!u) return;
+    this.owners.delete(info.pid);
+    this.d.send(u, { type: 'EXIT', ...info });
+  }
+
+  /**
+   * An sd_notify datagram: find its unit and check NotifyAccess. `main` also accepts a direct child of the main
+   * process (systemd-notify or `sysmaster notify` run by it): unprivileged senders cannot claim their parent's pid.
+   */
+  notify(msg: { pid: number; fields: Record<string, string> }): void {
+    const hit = this.senderOf(msg.pid);
+    if (!hit) return this.d.note(`notify message from pid ${msg.pid} ignored: no unit owns it`);
+    const { u, relation } = hit;
+    const cfg = u.spec.config as ServiceConfig;
+    const allowed =
+      cfg.NotifyAccess === 'all' ||
+      (cfg.NotifyAccess === 'exec' && relation !== 'session') ||
+      (cfg.NotifyAccess === 'main' && (relation === 'main' || relation === 'main-child'));
+    if (!allowed) {
+      return this.d.note(`${u.name}: notify message from pid ${msg.pid} ignored (NotifyAccess=${cfg.NotifyAccess})`);
+    }
+    this.d.send(u, { type: 'NOTIFY', pid: msg.pid, fields: msg.fields });
+  }
+
+  private senderOf(pid: number): { u: Unit; relation: 'main' | 'main-child' | 'control' | 'session' } | null {
+    for (const u of this.d.units.values()) {
+      const ctx = this.d.context(u);
+      if (ctx.mainPid === pid) return { u, relation: 'main' };
+      if (ctx.controlPid === pid) return { u, relation: 'control' };
+    }
+    const parent = parentOf(pid);
+    if (parent !== null) {
+      for (const u of this.d.units.values()) {
+        const ctx = this.d.context(u);
+        if (ctx.mainPid === parent) return { u, relation: 'main-child' };
+        if (ctx.controlPid === parent) return { u, relation: 'control' };
+      }
+    }
+    const sid = sessionOf(pid);
+    const u = sid !== null ? this.sessions.get(sid) : undefined;
+    return u ? { u, relation: 'session' } : null;
+  }
+}
+
+function workingDirectory(u: Unit, cfg: ServiceConfig, home: string | undefined): string | undefined {
+  const wd = cfg.WorkingDirectory;
+  if (!wd) return undefined;
+  if (wd === '~' || wd.startsWith('~/')) return path.join(home ?? process.env.HOME ?? '/', wd.slice(1));
+  return path.resolve(path.dirname(u.spec.where.file), wd);
+}

@@ -1,0 +1,125 @@
+import { loadSpec } from '../specs/loader.js';
+import type { JobMode, JobType } from '../transactions/types.js';
+import { completeUnitName } from '../units/index.js';
+import type { Daemon } from './daemon.js';
+import type { Handler } from './control.js';
+import type { LogRecord } from './logs.js';
+import { ControlError } from './protocol.js';
+import { unitInfo, unitProperties, unitStatus } from './view.js';
+import { killUnit } from './kill.js';
+
+const JOB_TYPES: JobType[] = ['start', 'stop', 'restart', 'reload', 'try-restart', 'reload-or-restart'];
+const MODES: JobMode[] = ['replace', 'fail', 'isolate'];
+
+/** The control API (docs/protocol.md): one handler per method, each a thin call into the daemon. */
+export function methods(d: Daemon, hooks: { exit(code: number): void }): Record<string, Handler> {
+  const names = (p: Record<string, unknown>): string[] => strings(p.units, 'units').map(completeUnitName);
+  const spec = async (p: Record<string, unknown>) => {
+    if (typeof p.spec !== 'string') throw new ControlError('EPARAMS', '"spec" must be the path of a spec file');
+    return loadSpec(p.spec);
+  };
+  return {
+    ping: () => ({ pid: process.pid, stateDir: d.paths.dir, units: d.units.size }),
+
+    'list-units': (p) => {
+      const states = p.states ? strings(p.states, 'states') : [];
+      const types = p.types ? strings(p.types, 'types') : [];
+      return [...d.units.values()]
+        .filter((u) => !states.length || states.includes(u.active) || states.includes(u.sub))
+        .filter((u) => !types.length || types.includes(u.type.name))
+        .sort((a, b) => a.name.localeCompare(b.name))
+        .map((u) => unitInfo(d, u));
+    },
+
+    status: (p) => {
+      const lines = typeof p.lines === 'number' ? p.lines : 10;
+      const list = names(p);
+      const units = list.length ? list.map((n) => d.unit(n)) : [...d.units.values()];
+      return units.map((u) => unitStatus(d, u, lines));
+    },
+
+    show: (p) => unitProperties(d, d.unit(completeUnitName(string(p.unit, 'unit')))),
+
+    cat: (p) => ({ text: d.source(d.unit(completeUnitName(string(p.unit, 'unit')))) }),
+
+    job: async (p, ctx) => {
+      const type = string(p.type, 'type') as JobType;
+      if (!JOB_TYPES.includes(type)) throw new ControlError('EPARAMS', `"type" must be one of ${JOB_TYPES.join(', ')}`);
+      const mode = (p.mode ?? 'replace') as JobMode;
+      if (!MODES.includes(mode)) throw new ControlError('EPARAMS', `"mode" must be one of ${MODES.join(', ')}`);
+      const tx = await d.run(names(p).map((unit) => ({ unit, type })), mode);
+      ctx.emit({ transaction: tx.id, jobs: tx.jobs.map((j) => ({ id: j.id, unit: j.unit, type: j.type })) });
+      if (p.wait === false) return { transaction: tx.id, results: null };
+      const out = await tx.done;
+      return { transaction: tx.id, results: out.results };
+    },
+
+    'list-jobs': () => d.engine.jobs().map((j) => ({ id: j.id, unit: j.unit, type: j.type, state: j.state })),
+
+    'reset-failed': (p) => {
+      const list = names(p);
+      for (const u of list.length ? list.map((n) => d.unit(n)) : [...d.units.values()]) d.send(u, { type: 'RESET_FAILED' });
+      return null;
+    },
+
+    kill: (p) => {
+      const u = d.unit(completeUnitName(string(p.unit, 'unit')));
+      const signal = typeof p.signal === 'string' ? p.signal : 'SIGTERM';
+      const who = p.who ?? 'all';
+      const ctx = d.context(u);
+      const mainPid = typeof ctx.mainPid === 'number' && who !== 'control' ? ctx.mainPid : null;
+      const controlPid = typeof ctx.controlPid === 'number' && who !== 'main' ? ctx.controlPid : null;
+      killUnit({ mainPid, controlPid, mode: who === 'all' ? 'control-group' : 'process', signal });
+      return null;
+    },
+
+    logs: async (p, ctx) => {
+      const units = p.units ? names(p) : [];
+      for (const n of units) d.unit(n);
+      const lines = typeof p.lines === 'number' ? p.lines : 100;
+      for (const r of d.logs.tail(units, lines)) ctx.emit(r);
+      if (!p.follow) return null;
+      await new Promise<void>((resolve) => {
+        const off = d.logs.subscribe((r: LogRecord) => {
+          if (!units.length || units.includes(r.unit)) ctx.emit(r);
+        });
+        ctx.signal.addEventListener('abort', () => {
+          off();
+          resolve();
+        });
+      });
+      return null;
+    },
+
+    plan: async (p) => d.plan(await spec(p)),
+
+    apply: async (p, ctx) => {
+      const result = await d.apply(await spec(p), (progress) => ctx.emit(progress));
+      return result;
+    },
+
+    'daemon-reload': async (p, ctx) => {
+      if (!d.spec) throw new ControlError('ENOSPEC', 'no spec has been applied yet: run sctl apply SPEC');
+      return d.apply(await loadSpec(d.spec.files[0]), (progress) => ctx.emit(progress));
+    },
+
+    exit: (p) => {
+      const code = typeof p.code === 'number' && Number.isInteger(p.code) && p.code >= 0 && p.code <= 255 ? p.code : 0;
+      setImmediate(() => hooks.exit(code));
+      return { code };
+    },
+  };
+}
+
+function string(v: unknown, name: string): string {
+  if (typeof v !== 'string' || !v) throw new ControlError('EPARAMS', `"${name}" must be a non-empty string`);
+  return v;
+}
+
+function strings(v: unknown, name: string): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) {
+    throw new ControlError('EPARAMS', `"${name}" must be an array of strings`);
+  }
+  return v as string[];
+}

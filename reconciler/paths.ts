@@ -1,0 +1,30 @@
+import path from 'node:path';
+
+/** Files of one sysmaster instance, all under its state directory. */
+export interface StatePaths {
+  dir: string;
+  control: string; // control socket
+  notify: string; // sd_notify socket handed to services as NOTIFY_SOCKET
+  lock: string; // pid of the running core: refuses a second `up` on the same directory
+  logs: string; // per-unit captured output
+}
+
+/** The state directory: --state-dir, else SYSMASTER_STATE_DIR, else the default for this user. */
+export function stateDir(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (flag) return path.resolve(flag);
+  if (env.SYSMASTER_STATE_DIR) return path.resolve(env.SYSMASTER_STATE_DIR);
+  const uid = process.getuid?.() ?? 0;
+  if (uid === 0) return '/run/sysmaster';
+  if (env.XDG_RUNTIME_DIR) return path.join(env.XDG_RUNTIME_DIR, 'sysmaster');
+  return `/tmp/sysmaster-${uid}`;
+}
+
+export function statePaths(dir: string): StatePaths {
+  return {
+    dir,
+    control: path.join(dir, 'control.sock'),
+    notify: path.join(dir, 'notify.sock'),
+    lock: path.join(dir, 'core.pid'),
+    logs: path.join(dir, 'logs'),
+  };
+}

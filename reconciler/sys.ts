@@ -1,0 +1,350 @@
+// The few Linux system calls Node does not offer, through koffi. koffi is loaded on first use (about 12 ms), so
+// code paths that never reap or touch the notify socket never pay for it. x86_64/aarch64 Linux layouts only.
+import { createRequire } from 'node:module';
+import { constants } from 'node:os';
+
+type Koffi = typeof import('koffi').default;
+
+/** A failed system call; `code` is the errno name (`ENOENT`), stable for callers to test. */
+export class SysError extends Error {
+  readonly code: string;
+  constructor(
+    readonly syscall: string,
+    readonly errno: number,
+    detail = '',
+  ) {
+    const code = errnoName(errno);
+    super(`${syscall}${detail ? ` ${detail}` : ''}: ${code}`);
+    this.name = 'SysError';
+    this.code = code;
+  }
+}
+
+const errnoNames = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+export function errnoName(n: number): string {
+  return errnoNames.get(n) ?? `E${n}`;
+}
+
+// The first name wins: os.constants.signals lists SIGABRT before its alias SIGIOT, SIGIO before SIGPOLL.
+const signalNames = new Map<number, string>();
+for (const [name, n] of Object.entries(constants.signals)) if (!signalNames.has(n)) signalNames.set(n, name);
+// glibc reserves 32 and 33 for NPTL; os.constants.signals lists no real-time signals.
+const SIGRTMIN = 34;
+/** 'SIGTERM' for 15; real-time signals as systemd spells them ('SIGRTMIN+3'). */
+export function signalName(n: number): string {
+  return signalNames.get(n) ?? (n >= SIGRTMIN && n <= 64 ? `SIGRTMIN+${n - SIGRTMIN}` : `SIG${n}`);
+}
+
+interface Libc {
+  koffi: Koffi;
+  prctl: (option: number, a2: number, a3: number, a4: number, a5: number) => number;
+  waitid: (idtype: number, id: number, info: Buffer, options: number) => number;
+  waitpid: (pid: number, status: Buffer, options: number) => number;
+  socket: (domain: number, type: number, protocol: number) => number;
+  bind: (fd: number, addr: Buffer, len: number) => number;
+  setsockopt: (fd: number, level: number, name: number, value: Buffer, len: number) => number;
+  recvmsg: (fd: number, msg: bigint, flags: number) => number;
+  sendmsg: (fd: number, msg: bigint, flags: number) => number;
+  close: (fd: number) => number;
+}
+
+let libc: Libc | undefined;
+function sys(): Libc {
+  if (libc) return libc;
+  const koffi = createRequire(import.meta.url)('koffi') as Koffi;
+  const c = koffi.load('libc.so.6');
+  libc = {
+    koffi,
+    prctl: c.func('int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)'),
+    waitid: c.func('int waitid(int, int, void *, int)'),
+    waitpid: c.func('int waitpid(int, void *, int)'),
+    socket: c.func('int socket(int, int, int)'),
+    bind: c.func('int bind(int, const void *, uint32_t)'),
+    setsockopt: c.func('int setsockopt(int, int, int, const void *, uint32_t)'),
+    recvmsg: c.func('long recvmsg(int, void *, int)'),
+    sendmsg: c.func('long sendmsg(int, const void *, int)'),
+    close: c.func('int close(int)'),
+  };
+  return libc;
+}
+
+function fail(syscall: string, detail = ''): never {
+  throw new SysError(syscall, sys().koffi.errno(), detail);
+}
+
+const EINTR = constants.errno.EINTR;
+const EAGAIN = constants.errno.EAGAIN;
+const ECHILD = constants.errno.ECHILD;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Processes
+
+const PR_SET_CHILD_SUBREAPER = 36;
+
+/** Orphans of our descendants reparent to us instead of PID 1 (we must then reap them: see reaper.ts). */
+export function setChildSubreaper(): void {
+  if (sys().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) !== 0) fail('prctl(PR_SET_CHILD_SUBREAPER)');
+}
+
+const P_ALL = 0;
+const WNOHANG = 1;
+const WEXITED = 4;
+const WNOWAIT = 0x01000000;
+const siginfo = Buffer.alloc(128);
+
+/**
+ * An exited child, still waitable (WNOWAIT): the caller decides whether it is ours to reap.
+ * `code` is si_code (CLD_EXITED 1, CLD_KILLED 2, CLD_DUMPED 3), `status` the exit code or signal number.
+ */
+export function waitidPeek(): { pid: number; code: number; status: number } | null {
+  const { waitid, koffi } = sys();
+  for (;;) {
+    siginfo.fill(0); // with WNOHANG and nothing exited, waitid leaves si_pid alone: it must read 0
+    if (waitid(P_ALL, 0, siginfo, WEXITED | WNOHANG | WNOWAIT) === 0) break;
+    const errno = koffi.errno();
+    if (errno === ECHILD) return null;
+    if (errno !== EINTR) throw new SysError('waitid', errno);
+  }
+  const pid = siginfo.readInt32LE(16);
+  return pid > 0 ? { pid, code: siginfo.readInt32LE(8), status: siginfo.readInt32LE(24) } : null;
+}
+
+const statusBuf = Buffer.alloc(4);
+
+/** Reap `pid` if it has exited: its raw wait status, or null when it has not exited or is not our child. */
+export function reap(pid: number): number | null {
+  const { waitpid, koffi } = sys();
+  for (;;) {
+    const r = waitpid(pid, statusBuf, WNOHANG);
+    if (r > 0) return statusBuf.readInt32LE(0);
+    if (r === 0) return null;
+    const errno = koffi.errno();
+    if (errno === ECHILD) return null;
+    if (errno !== EINTR) throw new SysError('waitpid', errno, String(pid));
+  }
+}
+
+/** A raw wait status as WIFEXITED/WEXITSTATUS/WTERMSIG/WCOREDUMP read it. */
+export function decodeStatus(raw: number): { code: number | null; signal: string | null; core: boolean } {
+  const sig = raw & 0x7f;
+  if (sig === 0) return { code: (raw >> 8) & 0xff, signal: null, core: false };
+  return { code: null, signal: signalName(sig), core: (raw & 0x80) !== 0 };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// AF_UNIX datagram sockets (sd_notify). Node's dgram module has no AF_UNIX.
+
+const AF_UNIX = 1;
+const SOCK_DGRAM = 2;
+const SOCK_NONBLOCK = 0o4000;
+const SOCK_CLOEXEC = 0o2000000;
+export const SOL_SOCKET = 1;
+export const SO_RCVBUF = 8;
+export const SO_PASSCRED = 16;
+export const SO_RCVBUFFORCE = 33;
+const SCM_RIGHTS = 1;
+const SCM_CREDENTIALS = 2;
+const MSG_TRUNC = 0x20;
+const MSG_DONTWAIT = 0x40;
+const MSG_NOSIGNAL = 0x4000;
+const MSG_CMSG_CLOEXEC = 0x40000000;
+const SUN_PATH_MAX = 108;
+
+export function unixDgramSocket(nonBlocking: boolean): number {
+  const fd = sys().socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | (nonBlocking ? SOCK_NONBLOCK : 0), 0);
+  if (fd < 0) fail('socket(AF_UNIX, SOCK_DGRAM)');
+  return fd;
+}
+
+/** struct sockaddr_un; a leading '@' names the abstract namespace, as NOTIFY_SOCKET writes it. */
+export function sockaddrUn(path: string): Buffer {
+  const name = Buffer.from(path.startsWith('@') ? `\0${path.slice(1)}` : path);
+  if (name.length === 0 || name.length >= SUN_PATH_MAX) {
+    throw new SysError('sockaddr_un', constants.errno.ENAMETOOLONG, path);
+  }
+  const addr = Buffer.alloc(2 + name.length + (path.startsWith('@') ? 0 : 1));
+  addr.writeUInt16LE(AF_UNIX, 0);
+  name.copy(addr, 2);
+  return addr;
+}
+
+export function bindUnix(fd: number, path: string): void {
+  const addr = sockaddrUn(path);
+  if (sys().bind(fd, addr, addr.length) !== 0) fail('bind', path);
+}
+
+/** setsockopt with an int value. */
+export function setSockOpt(fd: number, level: number, name: number, value: number): void {
+  const v = Buffer.alloc(4);
+  v.writeInt32LE(value, 0);
+  if (sys().setsockopt(fd, level, name, v, 4) !== 0) fail(`setsockopt(${name})`);
+}
+
+export function closeFd(fd: number): void {
+  sys().close(fd);
+}
+
+/** One received datagram with what the kernel attached to it. pid/uid/gid are 0 without SO_PASSCRED. */
+export interface Datagram {
+  data: Buffer;
+  pid: number;
+  uid: number;
+  gid: number;
+  /** Descriptors passed with SCM_RIGHTS, already open in this process (close-on-exec): the caller owns them. */
+  fds: number[];
+  /** The datagram was longer than the buffer and got cut. */
+  truncated: boolean;
+}
+
+// struct msghdr (56 bytes) and struct iovec (16 bytes) on 64-bit Linux.
+const MSGHDR = 56;
+const IOVEC = 16;
+const CMSG_HDR = 16;
+const align8 = (n: number) => (n + 7) & ~7;
+
+/** Fixed native memory for recvmsg on one socket: the kernel writes into it, JS reads it through a view. */
+export class DatagramReceiver {
+  private readonly ptr: bigint;
+  private readonly view: Buffer;
+  private readonly controlAt = MSGHDR + IOVEC;
+  private readonly dataAt: number;
+
+  constructor(
+    readonly fd: number,
+    private readonly maxData = 4096,
+    private readonly maxControl = 4096,
+  ) {
+    const { koffi } = sys();
+    this.dataAt = this.controlAt + maxControl;
+    const size = this.dataAt + maxData;
+    this.ptr = koffi.alloc('uint8', size) as bigint;
+    this.view = Buffer.from(koffi.view(this.ptr, size));
+    this.view.fill(0);
+    this.view.writeBigUInt64LE(this.ptr + BigInt(MSGHDR), 16); // msg_iov
+    this.view.writeBigUInt64LE(1n, 24); // msg_iovlen
+    this.view.writeBigUInt64LE(this.ptr + BigInt(this.controlAt), 32); // msg_control
+    this.view.writeBigUInt64LE(this.ptr + BigInt(this.dataAt), MSGHDR); // iov_base
+    this.view.writeBigUInt64LE(BigInt(maxData), MSGHDR + 8); // iov_len
+  }
+
+  /** The next queued datagram, or null when none is waiting. */
+  receive(): Datagram | null {
+    const { recvmsg, koffi } = sys();
+    const v = this.view;
+    let n: number;
+    for (;;) {
+      v.writeBigUInt64LE(BigInt(this.maxControl), 40); // msg_controllen: the kernel shrinks it to what it wrote
+      v.writeInt32LE(0, 48); // msg_flags
+      n = recvmsg(this.fd, this.ptr, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
+      if (n >= 0) break;
+      const errno = koffi.errno();
+      if (errno === EAGAIN) return null;
+      if (errno !== EINTR) throw new SysError('recvmsg', errno);
+    }
+    const flags = v.readInt32LE(48);
+    const out: Datagram = {
+      data: Buffer.from(v.subarray(this.dataAt, this.dataAt + Math.min(n, this.maxData))),
+      pid: 0,
+      uid: 0,
+      gid: 0,
+      fds: [],
+      truncated: (flags & MSG_TRUNC) !== 0 || n > this.maxData,
+    };
+    const controlLen = Number(v.readBigUInt64LE(40));
+    for (let at = 0; at + CMSG_HDR <= controlLen; ) {
+      const base = this.controlAt + at;
+      const len = Number(v.readBigUInt64LE(base));
+      if (len < CMSG_HDR || at + len > controlLen) break;
+      const level = v.readInt32LE(base + 8);
+      const type = v.readInt32LE(base + 12);
+      if (level === SOL_SOCKET && type === SCM_CREDENTIALS && len >= CMSG_HDR + 12) {
+        out.pid = v.readInt32LE(base + 16);
+        out.uid = v.readUInt32LE(base + 20);
+        out.gid = v.readUInt32LE(base + 24);
+      } else if (level === SOL_SOCKET && type === SCM_RIGHTS) {
+        // Descriptors that did not fit (MSG_CTRUNC) were already closed by the kernel.
+        for (let p = base + CMSG_HDR; p + 4 <= base + len; p += 4) out.fds.push(v.readInt32LE(p));
+      }
+      at += align8(len);
+    }
+    return out;
+  }
+
+  /** Frees the native memory; the caller closes the fd. */
+  free(): void {
+    sys().koffi.free(this.ptr);
+  }
+}
+
+/**
+ * sendmsg one datagram to `path`. `cred` attaches SCM_CREDENTIALS (a pid other than ours needs CAP_SYS_ADMIN:
+ * systemd-notify uses it to speak for its parent); `fds` attaches SCM_RIGHTS.
+ */
+export function sendDatagram(
+  fd: number,
+  path: string,
+  data: Buffer,
+  opts: { fds?: number[]; cred?: { pid: number; uid: number; gid: number } } = {},
+): void {
+  const { koffi, sendmsg } = sys();
+  const addr = sockaddrUn(path);
+  const fds = opts.fds ?? [];
+  const credSpace = opts.cred ? CMSG_HDR + align8(12) : 0;
+  const rightsSpace = fds.length ? CMSG_HDR + align8(4 * fds.length) : 0;
+  const addrAt = MSGHDR + IOVEC;
+  const controlAt = align8(addrAt + addr.length);
+  const dataAt = controlAt + credSpace + rightsSpace;
+  const size = dataAt + Math.max(data.length, 1);
+  const ptr = koffi.alloc('uint8', size) as bigint;
+  try {
+    const v = Buffer.from(koffi.view(ptr, size));
+    v.fill(0);
+    v.writeBigUInt64LE(ptr + BigInt(addrAt), 0); // msg_name
+    v.writeUInt32LE(addr.length, 8); // msg_namelen
+    v.writeBigUInt64LE(ptr + BigInt(MSGHDR), 16); // msg_iov
+    v.writeBigUInt64LE(1n, 24);
+    if (credSpace + rightsSpace > 0) {
+      v.writeBigUInt64LE(ptr + BigInt(controlAt), 32);
+      v.writeBigUInt64LE(BigInt(credSpace + rightsSpace), 40);
+    }
+    v.writeBigUInt64LE(ptr + BigInt(dataAt), MSGHDR);
+    v.writeBigUInt64LE(BigInt(data.length), MSGHDR + 8);
+    addr.copy(v, addrAt);
+    data.copy(v, dataAt);
+    let at = controlAt;
+    if (opts.cred) {
+      v.writeBigUInt64LE(BigInt(CMSG_HDR + 12), at);
+      v.writeInt32LE(SOL_SOCKET, at + 8);
+      v.writeInt32LE(SCM_CREDENTIALS, at + 12);
+      v.writeInt32LE(opts.cred.pid, at + 16);
+      v.writeUInt32LE(opts.cred.uid, at + 20);
+      v.writeUInt32LE(opts.cred.gid, at + 24);
+      at += credSpace;
+    }
+    if (fds.length) {
+      v.writeBigUInt64LE(BigInt(CMSG_HDR + 4 * fds.length), at);
+      v.writeInt32LE(SOL_SOCKET, at + 8);
+      v.writeInt32LE(SCM_RIGHTS, at + 12);
+      fds.forEach((f, i) => v.writeInt32LE(f, at + CMSG_HDR + 4 * i));
+    }
+    for (;;) {
+      if (sendmsg(fd, ptr, MSG_NOSIGNAL) >= 0) return;
+      const errno = koffi.errno();
+      if (errno !== EINTR) throw new SysError('sendmsg', errno, path);
+    }
+  } finally {
+    koffi.free(ptr);
+  }
+}
+
+/** A libuv poll watcher on `fd`. It keeps the event loop alive; the caller must hold the returned object. */
+export interface PollWatch {
+  close(): void;
+}
+
+export function pollReadable(fd: number, onReadable: () => void): PollWatch {
+  // koffi.node.poll is undocumented: the callback gets (status, events), unlike its .d.ts says.
+  const handle = sys().koffi.node.poll(fd, { readable: true }, () => onReadable());
+  if (!handle) fail('uv_poll_start');
+  return handle;
+}

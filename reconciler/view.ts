@@ -1,0 +1,112 @@
+import { constants } from 'node:os';
+import type { ServiceConfig } from '../specs/types.js';
+import type { Daemon, Unit } from './daemon.js';
+import type { LogRecord } from './logs.js';
+
+/** A row of `list-units`: the public contract's fields (docs/protocol.md). */
+export interface UnitInfo {
+  name: string;
+  type: string;
+  load: 'loaded';
+  active: string;
+  sub: string;
+  mainPid: number | null;
+  description: string;
+}
+
+export interface UnitStatus extends UnitInfo {
+  result: string;
+  restarts: number;
+  /** When the public state last changed, ISO 8601. */
+  since: string;
+  controlPid: number | null;
+  statusText: string | null;
+  exitCode: number | null;
+  exitSignal: string | null;
+  file: string;
+  line: number;
+  logs: LogRecord[];
+}
+
+export function unitInfo(d: Daemon, u: Unit): UnitInfo {
+  const ctx = d.context(u);
+  return {
+    name: u.name,
+    type: u.type.name,
+    load: 'loaded',
+    active: u.active,
+    sub: u.sub,
+    mainPid: typeof ctx.mainPid === 'number' ? ctx.mainPid : null,
+    description: u.spec.config.Description || u.name,
+  };
+}
+
+export function unitStatus(d: Daemon, u: Unit, lines: number): UnitStatus {
+  const ctx = d.context(u);
+  const exit = ctx.mainExit as { code: number | null; signal: string | null } | null | undefined;
+  return {
+    ...unitInfo(d, u),
+    result: ctx.result,
+    restarts: typeof ctx.nRestarts === 'number' ? ctx.nRestarts : 0,
+    since: new Date(ctx.since).toISOString(),
+    controlPid: typeof ctx.controlPid === 'number' ? ctx.controlPid : null,
+    statusText: typeof ctx.statusText === 'string' && ctx.statusText ? ctx.statusText : null,
+    exitCode: exit?.code ?? null,
+    exitSignal: exit?.signal ?? null,
+    file: u.spec.where.file,
+    line: u.spec.where.line,
+    logs: d.logs.tail([u.name], lines),
+  };
+}
+
+/** systemctl show's Key=Value properties, with systemctl's names, then every spec key as written. */
+export function unitProperties(d: Daemon, u: Unit): Record<string, string> {
+  const s = unitStatus(d, u, 0);
+  const exitCode = s.exitSignal ? 'killed' : s.exitCode !== null ? 'exited' : '';
+  const props: Record<string, string> = {
+    Id: u.name,
+    Names: u.name,
+    Description: s.description,
+    LoadState: 'loaded',
+    ActiveState: s.active,
+    SubState: s.sub,
+    Result: s.result,
+    MainPID: String(s.mainPid ?? 0),
+    ControlPID: String(s.controlPid ?? 0),
+    NRestarts: String(s.restarts),
+    StatusText: s.statusText ?? '',
+    ExecMainCode: exitCode,
+    ExecMainStatus: String(s.exitSignal ? signalNumber(s.exitSignal) : (s.exitCode ?? 0)),
+    StateChangeTimestamp: s.since,
+    FragmentPath: s.file,
+    CanReload: u.type.canReload(u.spec.config) ? 'yes' : 'no',
+    ConfigHash: u.hash,
+  };
+  for (const [k, v] of Object.entries(u.spec.config as unknown as ServiceConfig)) {
+    if (!(k in props)) props[k] = formatValue(v);
+  }
+  return props;
+}
+
+const osSignals = constants.signals;
+
+function signalNumber(name: string): number {
+  return osSignals[name as keyof typeof osSignals] ?? 0;
+}
+
+/** Values the way systemctl show prints them: lists space-separated, commands as their argv. */
+export function formatValue(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (v === Infinity) return 'infinity';
+  if (Array.isArray(v)) return v.map(formatValue).join(' ');
+  if (typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    if (Array.isArray(o.argv)) return (o.ignoreFailure ? '-' : '') + (o.argv as string[]).join(' ');
+    if ('kind' in o) return o.path ? `${o.kind}:${o.path}` : String(o.kind);
+    if ('value' in o && 'negate' in o) return (o.negate ? '!' : '') + String(o.value);
+    if (Array.isArray(o.codes) && Array.isArray(o.signals)) return [...(o.codes as number[]), ...(o.signals as string[])].join(' ');
+    if ('path' in o && 'optional' in o) return (o.optional ? '-' : '') + String(o.path);
+    return Object.entries(o).map(([k, val]) => `${k}=${formatValue(val)}`).join(' ');
+  }
+  return String(v);
+}

@@ -1,0 +1,426 @@
+// What each KeyKind (specs/keys.ts) means: its JSON Schema, how a raw TOML value normalises (or what is wrong with
+// it), and how a normalised default is spelled in TOML for docs and the schema.
+import { constants } from 'node:os';
+import { CommandError, expectCommands, splitCommand, toCommands } from './command.js';
+import { DurationError, durationPattern, formatDuration, parseDuration } from './duration.js';
+import type { KeyDef, KeyKind } from './keys.js';
+import { suggest } from './suggest.js';
+import type { Condition, ExitStatusSet, OutputTarget } from './types.js';
+
+/** Reports one problem with a value. Returns undefined so a normaliser can `return bad(...)`. */
+export type Bad = (message: string, hint?: string) => undefined;
+
+/** What a normaliser gets besides the value. */
+export interface Check {
+  bad: Bad;
+  /** Reports "expected <the kind's expect>, got <raw>". */
+  wrong(raw: unknown): undefined;
+  /** Unit type names, i.e. the suffixes of unit names. */
+  types: readonly string[];
+  /** Every unit name defined in the spec, for hints. */
+  units: ReadonlySet<string>;
+}
+
+export interface Kind {
+  /** The type column of docs/spec.md. */
+  label(def: KeyDef): string;
+  /** Completes "expected ..." in messages. */
+  expect(def: KeyDef): string;
+  schema(def: KeyDef, types: readonly string[]): Record<string, unknown>;
+  /** Raw TOML value → normalised value, or undefined after reporting through `check`. */
+  normalise(raw: unknown, def: KeyDef, check: Check): unknown;
+  /** A normalised value → its TOML spelling; undefined when there is nothing worth showing. */
+  toml(value: unknown): unknown;
+}
+
+/** A raw TOML value as a message shows it. */
+export function describe(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'bigint') return `${v} (out of range)`;
+  if (v instanceof Date) return 'a date';
+  if (Array.isArray(v)) return 'an array';
+  if (v !== null && typeof v === 'object') return 'a table';
+  return String(v);
+}
+
+export const isTable = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date);
+
+const quoted = (xs: readonly string[]): string => xs.map((x) => JSON.stringify(x)).join(', ');
+const strings = { type: 'array', items: { type: 'string' } };
+const stringOrStrings = { anyOf: [{ type: 'string' }, strings] };
+
+/** A string or an array of strings → the strings. */
+function listOf(raw: unknown, check: Check): string[] | undefined {
+  if (typeof raw === 'string') return [raw];
+  if (Array.isArray(raw) && raw.every((x) => typeof x === 'string')) return raw;
+  return check.wrong(raw);
+}
+
+/** Checks every item (reporting each bad one); the whole list fails if any item did. */
+function every<T>(items: readonly string[] | undefined, each: (item: string, bad: Bad) => T | undefined, bad: Bad): T[] | undefined {
+  if (!items) return undefined;
+  let ok = true;
+  const fail: Bad = (m, h) => {
+    ok = false;
+    return bad(m, h);
+  };
+  const out: T[] = [];
+  for (const item of items) {
+    const v = each(item, fail);
+    if (v !== undefined) out.push(v);
+  }
+  return ok ? out : undefined;
+}
+
+const unitChars = /^[A-Za-z0-9:_.\\@-]+$/;
+/** The NAME of `[service.NAME]`. */
+export const unitBasePattern = unitChars.source;
+export const unitNamePattern = (types: readonly string[]): string => `${unitChars.source.slice(0, -1)}\\.(?:${types.join('|')})$`;
+
+/** Checks the spelling of one unit name (that the unit exists is checked over the whole spec, later). */
+function unitName(name: string, check: Check, bad: Bad): string | undefined {
+  if (!unitChars.test(name) || name.length > 255) {
+    return bad(`${JSON.stringify(name)} is not a valid unit name`, 'use letters, digits and : _ . - @ \\');
+  }
+  const dot = name.lastIndexOf('.');
+  if (dot > 0 && check.types.includes(name.slice(dot + 1))) return name;
+  const defined = check.types.map((t) => `${name}.${t}`).find((n) => check.units.has(n));
+  const write = `write ${defined ?? `${name}.service`}`;
+  if (dot < 0) return bad(`${JSON.stringify(name)} is not a full unit name`, write);
+  const close = suggest(name, check.units);
+  return bad(
+    `${JSON.stringify(name)} does not end in a unit type (${check.types.map((t) => `.${t}`).join(', ')})`,
+    close ? `did you mean "${close}"?` : write,
+  );
+}
+
+const signalNames = Object.keys(constants.signals);
+const signalByNumber = new Map(Object.entries(constants.signals).map(([name, n]) => [n as number, name]));
+
+/** "TERM" or "SIGTERM" → "SIGTERM". */
+function signalName(text: string, bad: Bad): string | undefined {
+  const name = text.startsWith('SIG') ? text : `SIG${text}`;
+  if (name in constants.signals) return name;
+  const close = suggest(name, signalNames);
+  return bad(`unknown signal ${JSON.stringify(text)}`, close ? `did you mean "${close}"?` : undefined);
+}
+
+const timeSpan = 'a time span such as "5s", "100ms", "1min 30s" or "infinity", or a number of seconds';
+const durationSchema = { anyOf: [{ type: 'string', pattern: durationPattern }, { type: 'number', minimum: 0 }] };
+
+function duration(raw: unknown, check: Check): number | undefined {
+  if (typeof raw !== 'string' && typeof raw !== 'number') return check.wrong(raw);
+  try {
+    return parseDuration(raw);
+  } catch (e) {
+    if (!(e instanceof DurationError)) throw e;
+    return check.bad(`${e.message}: expected ${timeSpan}`, 'units are us, ms, s, min, h, d, w, M, y, as in "1h 30min"; a bare number is seconds');
+  }
+}
+
+const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const envNameHint = 'names are letters, digits and _, not starting with a digit';
+
+/** "NAME=VALUE" → [NAME, VALUE]. */
+function assignment(text: string, bad: Bad): [string, string] | undefined {
+  const eq = text.indexOf('=');
+  if (eq < 0 || !envName.test(text.slice(0, eq))) return bad(`${JSON.stringify(text)} is not a "NAME=VALUE" assignment`, envNameHint);
+  return [text.slice(0, eq), text.slice(eq + 1)];
+}
+
+function absolute(path: string, bad: Bad): string | undefined {
+  return path.startsWith('/') ? path : bad(`${JSON.stringify(path)} is not an absolute path`, 'write a path starting with "/"');
+}
+
+function condition(text: string, value: (text: string, bad: Bad) => string | undefined, bad: Bad): Condition | undefined {
+  if (text.startsWith('|')) return bad(`the "|" (trigger) prefix of ${JSON.stringify(text)} is not supported`, 'every condition must hold; drop the "|"');
+  const negate = text.startsWith('!');
+  const v = value(negate ? text.slice(1) : text, bad);
+  return v === undefined ? undefined : { value: v, negate };
+}
+
+const outputWords = ['journal', 'inherit', 'null'];
+const outputExpect = '"journal", "inherit", "null", "file:PATH", "append:PATH" or "truncate:PATH"';
+const outputFile = /^(file|append|truncate):(.*)$/s;
+
+function output(raw: unknown, check: Check): OutputTarget | undefined {
+  if (typeof raw !== 'string') return check.wrong(raw);
+  if (outputWords.includes(raw)) return { kind: raw as 'journal' | 'inherit' | 'null' };
+  const file = outputFile.exec(raw);
+  if (file) {
+    const path = absolute(file[2], check.bad);
+    return path === undefined ? undefined : { kind: file[1] as 'file' | 'append' | 'truncate', path };
+  }
+  const close = suggest(raw, outputWords);
+  return check.bad(`expected ${outputExpect}, got ${describe(raw)}`, close ? `did you mean "${close}"?` : 'kmsg, tty, socket and journal+console are not supported');
+}
+
+function exitStatus(raw: unknown, check: Check): ExitStatusSet | undefined {
+  const items = typeof raw === 'string' ? raw.split(/\s+/).filter(Boolean) : raw;
+  if (!Array.isArray(items) || !items.every((x) => typeof x === 'string' || typeof x === 'number')) return check.wrong(raw);
+  const set: ExitStatusSet = { codes: [], signals: [] };
+  const ok = every(
+    items.map(String),
+    (item, bad) => {
+      if (/^\d+$/.test(item)) {
+        const code = Number(item);
+        if (code > 255) return bad(`exit status ${item} is out of range`, 'exit codes are 0-255');
+        if (!set.codes.includes(code)) set.codes.push(code);
+        return code;
+      }
+      const signal = signalName(item, bad);
+      if (signal !== undefined && !set.signals.includes(signal)) set.signals.push(signal);
+      return signal;
+    },
+    check.bad,
+  );
+  return ok && set;
+}
+
+function environment(raw: unknown, check: Check): Record<string, string> | undefined {
+  const env: Record<string, string> = {};
+  if (isTable(raw)) {
+    const ok = every(
+      Object.keys(raw),
+      (name, bad) => {
+        const v = raw[name];
+        if (!envName.test(name)) return bad(`${JSON.stringify(name)} is not a variable name`, envNameHint);
+        if (typeof v !== 'string' && typeof v !== 'boolean' && !(typeof v === 'number' && Number.isInteger(v))) {
+          return bad(`variable ${name}: expected a string, got ${describe(v)}`);
+        }
+        return (env[name] = String(v));
+      },
+      check.bad,
+    );
+    return ok && env;
+  }
+  let words: string[];
+  if (Array.isArray(raw) && raw.every((x) => typeof x === 'string')) words = raw;
+  else if (typeof raw !== 'string') return check.wrong(raw);
+  else {
+    try {
+      words = splitCommand(raw);
+    } catch (e) {
+      if (!(e instanceof CommandError)) throw e;
+      return check.bad(e.message, e.hint);
+    }
+  }
+  const ok = every(
+    words,
+    (word, bad) => {
+      const kv = assignment(word, bad);
+      return kv && (env[kv[0]] = kv[1]);
+    },
+    check.bad,
+  );
+  return ok && env;
+}
+
+const unset = (): undefined => undefined;
+const asIs = (v: unknown): unknown => v;
+const conditionsToml = (v: unknown): string[] => (v as Condition[]).map((c) => `${c.negate ? '!' : ''}${c.value}`);
+
+export const kinds: Record<KeyKind, Kind> = {
+  string: {
+    label: () => 'string',
+    expect: () => 'a string',
+    schema: () => ({ type: 'string' }),
+    normalise: (raw, def, check) => (typeof raw === 'string' ? raw : check.wrong(raw)),
+    toml: (v) => (v === '' ? undefined : v),
+  },
+  name: {
+    label: () => 'name',
+    expect: () => 'a user or group name',
+    schema: () => ({ type: 'string', pattern: '^[^\\s:/]+$' }),
+    normalise: (raw, def, check) => {
+      if (typeof raw === 'number') return check.bad(`expected a name, got ${raw}`, `write "${raw}" (a string)`);
+      if (typeof raw !== 'string') return check.wrong(raw);
+      return /^[^\s:/]+$/.test(raw) ? raw : check.bad(`${JSON.stringify(raw)} is not a user or group name`);
+    },
+    toml: unset,
+  },
+  path: {
+    label: () => 'absolute path',
+    expect: () => 'an absolute path',
+    schema: () => ({ type: 'string', pattern: '^/' }),
+    normalise: (raw, def, check) => (typeof raw === 'string' ? absolute(raw, check.bad) : check.wrong(raw)),
+    toml: unset,
+  },
+  directory: {
+    label: () => 'absolute path or ~',
+    expect: () => 'an absolute path or "~"',
+    schema: () => ({ type: 'string', pattern: '^(/|~(/|$))' }),
+    normalise: (raw, def, check) => {
+      if (typeof raw !== 'string') return check.wrong(raw);
+      if (/^(\/|~(\/|$))/.test(raw)) return raw;
+      return check.bad(`${JSON.stringify(raw)} is neither an absolute path nor "~"`, 'write a path starting with "/" or "~/"');
+    },
+    toml: unset,
+  },
+  unit: {
+    label: () => 'unit name',
+    expect: () => 'a full unit name such as "multi-user.target"',
+    schema: (def, types) => ({ type: 'string', pattern: unitNamePattern(types) }),
+    normalise: (raw, def, check) => (typeof raw === 'string' ? unitName(raw, check, check.bad) : check.wrong(raw)),
+    toml: asIs,
+  },
+  units: {
+    label: () => 'unit names',
+    expect: () => 'a unit name or an array of unit names, such as ["db.service"]',
+    schema: (def, types) => {
+      const one = { type: 'string', pattern: unitNamePattern(types) };
+      return { anyOf: [one, { type: 'array', items: one }] };
+    },
+    normalise: (raw, def, check) => {
+      const names = every(listOf(raw, check), (n, bad) => unitName(n, check, bad), check.bad);
+      return names && [...new Set(names)];
+    },
+    toml: asIs,
+  },
+  pathConditions: {
+    label: () => 'conditions',
+    expect: () => 'an absolute path (prefix "!" to negate) or an array of those',
+    schema: () => stringOrStrings,
+    normalise: (raw, def, check) => every(listOf(raw, check), (x, bad) => condition(x, absolute, bad), check.bad),
+    toml: conditionsToml,
+  },
+  envConditions: {
+    label: () => 'conditions',
+    expect: () => '"NAME" or "NAME=VALUE" (prefix "!" to negate) or an array of those',
+    schema: () => stringOrStrings,
+    normalise: (raw, def, check) => {
+      const value = (text: string, bad: Bad): string | undefined =>
+        envName.test(text.split('=')[0]) ? text : bad(`${JSON.stringify(text)} is neither "NAME" nor "NAME=VALUE"`, envNameHint);
+      return every(listOf(raw, check), (x, bad) => condition(x, value, bad), check.bad);
+    },
+    toml: conditionsToml,
+  },
+  enum: {
+    label: (def) => (def.values ?? []).map((v) => `\`${v}\``).join(', '),
+    expect: (def) => `one of ${quoted(def.values ?? [])}`,
+    schema: (def) => ({ type: 'string', enum: def.values }),
+    normalise: (raw, def, check) => {
+      const values = def.values ?? [];
+      if (typeof raw === 'string' && values.includes(raw)) return raw;
+      const close = typeof raw === 'string' ? suggest(raw, values) : undefined;
+      return check.bad(`expected one of ${quoted(values)}, got ${describe(raw)}`, close ? `did you mean "${close}"?` : undefined);
+    },
+    toml: asIs,
+  },
+  commands: {
+    label: () => 'commands',
+    expect: () => expectCommands,
+    schema: () => ({ anyOf: [{ type: 'string' }, { type: 'array', items: { anyOf: [{ type: 'string' }, strings] } }] }),
+    normalise: (raw, def, check) => {
+      try {
+        return toCommands(raw);
+      } catch (e) {
+        if (!(e instanceof CommandError)) throw e;
+        return e.message === expectCommands ? check.wrong(raw) : check.bad(e.message, e.hint);
+      }
+    },
+    toml: asIs,
+  },
+  duration: {
+    label: () => 'time span',
+    expect: () => timeSpan,
+    schema: () => durationSchema,
+    normalise: (raw, def, check) => duration(raw, check),
+    toml: (v) => formatDuration(v as number),
+  },
+  timeout: {
+    label: () => 'time span, 0 = infinity',
+    expect: () => timeSpan,
+    schema: () => durationSchema,
+    normalise: (raw, def, check) => {
+      const ms = duration(raw, check);
+      return ms === 0 ? Infinity : ms;
+    },
+    toml: (v) => formatDuration(v as number),
+  },
+  count: {
+    label: () => 'integer ≥ 0',
+    expect: () => 'a whole number ≥ 0',
+    schema: () => ({ type: 'integer', minimum: 0 }),
+    normalise: (raw, def, check) => (typeof raw === 'number' && Number.isInteger(raw) && raw >= 0 ? raw : check.wrong(raw)),
+    toml: asIs,
+  },
+  bool: {
+    label: () => 'boolean',
+    expect: () => 'true or false',
+    schema: () => ({ type: 'boolean' }),
+    normalise: (raw, def, check) => {
+      if (typeof raw === 'boolean') return raw;
+      const word = String(raw).toLowerCase();
+      const yes = ['yes', 'true', 'on', '1'].includes(word);
+      const no = ['no', 'false', 'off', '0'].includes(word);
+      if (!yes && !no) return check.wrong(raw);
+      return check.bad(`expected true or false, got ${describe(raw)}`, `write ${yes}, without quotes: a TOML boolean`);
+    },
+    toml: asIs,
+  },
+  exitStatus: {
+    label: () => 'exit statuses',
+    expect: () => 'exit codes (0-255) and signal names, as an array or a space-separated string',
+    schema: () => ({
+      anyOf: [{ type: 'string' }, { type: 'array', items: { anyOf: [{ type: 'integer', minimum: 0, maximum: 255 }, { type: 'string' }] } }],
+    }),
+    normalise: (raw, def, check) => exitStatus(raw, check),
+    toml: (v) => [...(v as ExitStatusSet).codes, ...(v as ExitStatusSet).signals],
+  },
+  signal: {
+    label: () => 'signal',
+    expect: () => 'a signal name ("SIGTERM" or "TERM") or number',
+    schema: () => ({
+      anyOf: [
+        { type: 'string', enum: [...signalNames, ...signalNames.map((s) => s.slice(3))] },
+        { type: 'integer', minimum: 1, maximum: 64 },
+      ],
+    }),
+    normalise: (raw, def, check) => {
+      if (typeof raw === 'number') return signalByNumber.get(raw) ?? check.bad(`${raw} is not a signal number`, 'write a name such as "SIGTERM"');
+      return typeof raw === 'string' ? signalName(raw, check.bad) : check.wrong(raw);
+    },
+    toml: asIs,
+  },
+  environment: {
+    label: () => 'environment',
+    expect: () => 'a table of variables ({ PORT = "8080" }) or "NAME=VALUE" strings',
+    schema: () => ({
+      anyOf: [
+        { type: 'object', propertyNames: { pattern: envName.source }, additionalProperties: { type: ['string', 'integer', 'boolean'] } },
+        { type: 'array', items: { type: 'string', pattern: `${envName.source.slice(0, -1)}=` } },
+        { type: 'string' },
+      ],
+    }),
+    normalise: (raw, def, check) => environment(raw, check),
+    toml: asIs,
+  },
+  environmentFiles: {
+    label: () => 'paths',
+    expect: () => 'an absolute path (prefix "-" if it may be missing) or an array of those',
+    schema: () => stringOrStrings,
+    normalise: (raw, def, check) =>
+      every(
+        listOf(raw, check),
+        (x, bad) => {
+          const optional = x.startsWith('-');
+          const path = absolute(optional ? x.slice(1) : x, bad);
+          return path === undefined ? undefined : { path, optional };
+        },
+        check.bad,
+      ),
+    toml: (v) => (v as { path: string; optional: boolean }[]).map((f) => `${f.optional ? '-' : ''}${f.path}`),
+  },
+  output: {
+    label: () => 'output target',
+    expect: () => outputExpect,
+    schema: () => ({ type: 'string', anyOf: [{ enum: outputWords }, { pattern: '^(file|append|truncate):/' }] }),
+    normalise: (raw, def, check) => output(raw, check),
+    toml: (v) => {
+      const t = v as OutputTarget;
+      return 'path' in t ? `${t.kind}:${t.path}` : t.kind;
+    },
+  },
+};

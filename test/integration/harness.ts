@@ -1,0 +1,132 @@
+// Runs the real CLIs (built into dist/ by `npm test`) against real processes in a temp state directory.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const bin = (name: string) => path.join(root, 'bin', `${name}.js`);
+
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A scratch directory removed by the caller's teardown. */
+export function scratch(prefix = 'sm-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Run a CLI to completion (async so the test's own event loop keeps serving). */
+export function cli(name: 'sctl' | 'sysmaster', args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin(name), ...args], { env: { ...process.env, NO_COLOR: '1', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+export function cliSync(name: 'sctl' | 'sysmaster', args: string[], env: NodeJS.ProcessEnv = {}): Run {
+  const r = spawnSync(process.execPath, [bin(name), ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A `sysmaster up` running in the background on its own state directory. */
+export class Up {
+  readonly child: ChildProcess;
+  output = '';
+  private exitP: Promise<number | null>;
+
+  constructor(
+    readonly spec: string,
+    readonly stateDir: string,
+    extraArgs: string[] = [],
+  ) {
+    this.child = spawn(process.execPath, [bin('sysmaster'), '--state-dir', stateDir, 'up', spec, ...extraArgs], {
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child.stdout!.on('data', (d) => (this.output += d));
+    this.child.stderr!.on('data', (d) => (this.output += d));
+    this.exitP = new Promise((r) => this.child.on('exit', (code) => r(code)));
+  }
+
+  /** Resolves once the initial apply has finished (its summary line is printed). */
+  ready(timeoutMs = 60_000): Promise<void> {
+    return this.waitFor(/all \d+ jobs done|started with failures/, timeoutMs);
+  }
+
+  waitFor(re: RegExp, timeoutMs = 30_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const t0 = Date.now();
+      const tick = () => {
+        if (re.test(this.output)) return resolve();
+        if (this.child.exitCode !== null) return reject(new Error(`sysmaster up exited ${this.child.exitCode}:\n${this.output}`));
+        if (Date.now() - t0 > timeoutMs) return reject(new Error(`timed out waiting for ${re}:\n${this.output}`));
+        setTimeout(tick, 25);
+      };
+      tick();
+    });
+  }
+
+  sctl(...args: string[]): Promise<Run> {
+    return cli('sctl', ['--state-dir', this.stateDir, ...args]);
+  }
+
+  async json<T>(...args: string[]): Promise<T> {
+    const r = await this.sctl('-o', 'json', ...args);
+    if (r.code !== 0 && r.code !== 3) throw new Error(`sctl ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+    return JSON.parse(r.stdout) as T;
+  }
+
+  /** Poll a unit property until it satisfies `ok`. */
+  async until(unit: string, prop: string, ok: (v: string) => boolean, timeoutMs = 20_000): Promise<string> {
+    const t0 = Date.now();
+    for (;;) {
+      const r = await this.sctl('show', unit, '-p', prop, '--value');
+      const v = r.stdout.trim();
+      if (ok(v)) return v;
+      if (Date.now() - t0 > timeoutMs) throw new Error(`${unit} ${prop} stayed ${JSON.stringify(v)}:\n${this.output}`);
+      await sleep(50);
+    }
+  }
+
+  /** SIGTERM and wait for the orderly exit. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (this.child.exitCode === null) this.child.kill(signal);
+    return this.exitP;
+  }
+
+  exited(): Promise<number | null> {
+    return this.exitP;
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Pids of live processes whose command line contains `marker` (to find strays). */
+export function pidsWith(marker: string): number[] {
+  const out: number[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (cmd.includes(marker) && !/\) Z /.test(stat)) out.push(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+export function writeSpec(dir: string, text: string, name = 'spec.toml'): string {
+  const f = path.join(dir, name);
+  fs.writeFileSync(f, text);
+  return f;
+}

@@ -1,0 +1,20 @@
+// The service row of the unit-type registry.
+import type { AnyMachineSnapshot, Snapshot } from 'xstate';
+import { SERVICE_ACTIVE, serviceMachine, type ServiceState } from '../machines/service.js';
+import { serviceKeys } from '../specs/keys.js';
+import type { ServiceConfig, UnitCommon } from '../specs/types.js';
+import type { UnitType } from './types.js';
+
+function stateOf(snapshot: Snapshot<unknown>): ServiceState {
+  return (snapshot as AnyMachineSnapshot).value as ServiceState;
+}
+
+export const service: UnitType = {
+  name: 'service',
+  keys: serviceKeys,
+  machine: serviceMachine,
+  activeState: (snapshot) => SERVICE_ACTIVE[stateOf(snapshot)],
+  subState: stateOf,
+  canReload: (config: UnitCommon) => (config as ServiceConfig).ExecReload.length > 0,
+  liveKeys: ['Description'],
+};
