@@ -639,7 +639,7 @@ export const serviceMachine = machineSetup.createMachine({
       always: finish,
       on: {
         SPAWNED: { guard: 'expected', actions: ['record', killSpawned('kill')] },
-        TIMEOUT: { guard: 'due', actions: [fail('timeout'), forget('main', 'control')] },
+        TIMEOUT: { guard: 'due', actions: [fail('timeout')] },
       },
     },
   },

@@ -4,7 +4,7 @@ import type { ExitInfo, ProcRole } from '../machines/types.js';
 import type { Command, KillMode, ServiceConfig } from '../specs/types.js';
 import type { Daemon, Unit } from './daemon.js';
 import { readEnvironmentFile } from './envfile.js';
-import { killUnit } from './kill.js';
+import { killUnit, signalGroup } from './kill.js';
 import { isAlive, parentOf, sessionOf } from './proc.js';
 import { spawnProcess } from './spawn.js';
 import { resolveUser } from './users.js';
@@ -33,6 +33,8 @@ export class Effects {
   private owners = new Map<number, Unit>();
   /** Sessions we created (each spawned process leads one), for NotifyAccess=all. */
   private sessions = new Map<number, Unit>();
+  /** Process groups started for each unit that may still have members: the unit's "control group" until cgroups. */
+  private groups = new Map<string, Set<number>>();
 
   constructor(private d: Daemon) {}
 
@@ -41,7 +43,7 @@ export class Effects {
     return {
       actions: {
         spawn: (_: unknown, p: SpawnParams) => this.spawn(u, p),
-        kill: (_: unknown, p: KillParams) => killUnit(p),
+        kill: (_: unknown, p: KillParams) => this.kill(u, p),
         readPidFile: (_: unknown, p: { path: string }) => this.readPidFile(u, p.path),
       },
     };
@@ -78,17 +80,45 @@ export class Effects {
       (pid) => {
         this.owners.set(pid, u);
         this.sessions.set(pid, u);
+        this.groupsOf(u).add(pid);
         this.d.send(u, { type: 'SPAWNED', role: p.role, pid });
       },
       (err: Error) => fail(err.message),
     );
-    handle.exited.then((info) => {
-      if (handle.pid) {
-        this.owners.delete(handle.pid);
-        this.sessions.delete(handle.pid);
-      }
-      this.d.send(u, { type: 'EXIT', ...info });
-    });
+    handle.exited.then(
+      (info) => {
+        if (handle.pid) {
+          this.owners.delete(handle.pid);
+          this.sessions.delete(handle.pid);
+        }
+        this.d.send(u, { type: 'EXIT', ...info });
+      },
+      () => {}, // a spawn failure already arrived through `spawned`
+    );
+  }
+
+  /**
+   * KillMode= over the unit's process groups. Leftovers outlive the main process (a shell's background jobs), so
+   * control-group signals every group we started for the unit; mixed sends its SIGKILL there too, and once main
+   * and control are gone the machine's final SIGTERM becomes that SIGKILL at once, as systemd's final-sigkill.
+   */
+  private kill(u: Unit, p: KillParams): void {
+    const groups = this.groupsOf(u);
+    const final = p.mainPid === null && p.controlPid === null;
+    const spread = p.mode === 'control-group' || (p.mode === 'mixed' && (p.signal === 'SIGKILL' || final));
+    const signal = p.mode === 'mixed' && final ? 'SIGKILL' : p.signal;
+    try {
+      killUnit(p);
+      if (spread) for (const g of groups) if (!signalGroup(g, signal)) groups.delete(g);
+    } catch (err) {
+      this.d.note(`${u.name}: ${(err as Error).message}`);
+    }
+  }
+
+  private groupsOf(u: Unit): Set<number> {
+    let g = this.groups.get(u.name);
+    if (!g) this.groups.set(u.name, (g = new Set()));
+    return g;
   }
 
   private environment(u: Unit, cfg: ServiceConfig, user: { name: string; home: string; shell: string } | null): Record<string, string> {
@@ -133,6 +163,8 @@ export class Effects {
    * process (systemd-notify or `sysmaster notify` run by it): unprivileged senders cannot claim their parent's pid.
    */
   notify(msg: { pid: number; fields: Record<string, string> }): void {
+    // systemd-notify's BARRIER=1 only asks us to read what came before; its fd is already closed.
+    if (Object.keys(msg.fields).every((k) => k === 'BARRIER')) return;
     const hit = this.senderOf(msg.pid);
     if (!hit) return this.d.note(`notify message from pid ${msg.pid} ignored: no unit owns it`);
     const { u, relation } = hit;

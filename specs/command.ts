@@ -18,7 +18,17 @@ export const expectCommands = 'a command line string, an argv array of strings, 
 
 const space = new Set([' ', '\t', '\n', '\r']);
 const simpleEscapes: Record<string, string> = {
-  a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', s: ' ', '\\': '\\', '"': '"', "'": "'",
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+  s: ' ',
+  '\\': '\\',
+  '"': '"',
+  "'": "'",
 };
 
 /** Escapes with a fixed number of digits: letter → [digits, radix, what the digits must match]. */
@@ -57,7 +67,10 @@ export function splitCommand(text: string): string[] {
     const atWordEnd = (j: number): boolean => j >= text.length || space.has(text[j]);
     // systemd's separator for several commands in one line; each command is a list element here instead.
     if (text[i] === ';' && atWordEnd(i + 1)) {
-      throw new CommandError('a lone ";" separating commands is not supported', 'write a list of commands: [["a", "b"], ["c"]]; write \\; for a literal ";" word');
+      throw new CommandError(
+        'a lone ";" separating commands is not supported',
+        'write a list of commands: [["a", "b"], ["c"]]; write \\; for a literal ";" word',
+      );
     }
     if (text.startsWith('\\;', i) && atWordEnd(i + 2)) {
       words.push(';');
@@ -102,13 +115,17 @@ export function toCommand(argv: readonly string[]): Command {
   let first = argv[0];
   let ignoreFailure = false;
   while (first && '-@+!:|'.includes(first[0])) {
-    if (first[0] !== '-') throw new CommandError(`${unsupported[first[0]]} is not supported`, `remove "${first[0]}" from "${argv[0]}"`);
+    if (first[0] !== '-')
+      throw new CommandError(`${unsupported[first[0]]} is not supported`, `remove "${first[0]}" from "${argv[0]}"`);
     ignoreFailure = true;
     first = first.slice(1);
   }
   if (first === '') throw new CommandError(`"${argv[0]}" names no program`);
   if (first.includes('/') && !first.startsWith('/')) {
-    throw new CommandError(`"${first}" is neither an absolute path nor a bare name looked up in PATH`, 'write the absolute path, as systemd requires');
+    throw new CommandError(
+      `"${first}" is neither an absolute path nor a bare name looked up in PATH`,
+      'write the absolute path, as systemd requires',
+    );
   }
   return { path: first, argv: [first, ...argv.slice(1)], ignoreFailure };
 }

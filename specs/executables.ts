@@ -23,11 +23,19 @@ export function programProblem(program: string, searchPath: string): { message: 
   const verdicts = candidates.map(verdict);
   if (verdicts.includes('ok')) return undefined;
   const denied = candidates[verdicts.indexOf('denied')];
-  if (denied !== undefined) return { message: `"${denied}" is not executable (permission denied)`, hint: `chmod +x ${denied}` };
+  if (denied !== undefined)
+    return { message: `"${denied}" is not executable (permission denied)`, hint: `chmod +x ${denied}` };
   const directory = candidates[verdicts.indexOf('directory')];
-  if (directory !== undefined) return { message: `"${directory}" is a directory, not a program`, hint: 'name the program inside it' };
+  if (directory !== undefined)
+    return { message: `"${directory}" is a directory, not a program`, hint: 'name the program inside it' };
   if (program.startsWith('/')) {
-    return { message: `"${program}" not found`, hint: 'fix the path, or prefix the command with "-" if it may be missing' };
+    return {
+      message: `"${program}" not found`,
+      hint: 'fix the path, or prefix the command with "-" if it may be missing',
+    };
   }
-  return { message: `"${program}" not found in PATH (${searchPath})`, hint: 'write the absolute path, or set Environment.PATH' };
+  return {
+    message: `"${program}" not found in PATH (${searchPath})`,
+    hint: 'write the absolute path, or set Environment.PATH',
+  };
 }

@@ -3,7 +3,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatDuration } from './duration.js';
 import { type KeyDef, commonKeys, managerKeys, unitKeys } from './keys.js';
 import { kinds } from './kinds.js';
 import { buildSchema } from './schema.js';
@@ -118,11 +117,11 @@ ExecStart= commands in order; any other Type needs exactly one.
 
 ## Time spans
 
-Durations are systemd time spans: ${exampleTimes}, \`"1.5s"\`, \`"infinity"\`; components add up (\`"1h30min"\`).
-Units: \`us\`/\`usec\`/\`µs\`, \`ms\`/\`msec\`, \`s\`/\`sec\`/\`second(s)\`, \`m\`/\`min\`/\`minute(s)\`, \`h\`/\`hr\`/\`hour(s)\`,
-\`d\`/\`day(s)\`, \`w\`/\`week(s)\`, \`M\`/\`month(s)\` (${formatDuration(2_629_800_000)}), \`y\`/\`year(s)\`
-(${formatDuration(31_557_600_000)}). A bare number, written as a TOML number or a numeric string, is seconds. As in
-systemd, a timeout of 0 means no timeout (infinity).
+Durations are systemd time spans: ${exampleTimes}, \`"1.5s"\`, \`"infinity"\`; components add up
+(\`"1h30min"\`). Units: \`us\`/\`usec\`/\`µs\`, \`ms\`/\`msec\`, \`s\`/\`sec\`/\`second(s)\`, \`m\`/\`min\`/\`minute(s)\`,
+\`h\`/\`hr\`/\`hour(s)\`, \`d\`/\`day(s)\`, \`w\`/\`week(s)\`, \`M\`/\`month(s)\` (30.44 days), \`y\`/\`year(s)\` (365.25 days).
+A bare number, written as a TOML number or a numeric string, is seconds; a unit-less number followed by another
+component needs a space (\`"1 30s"\`). As in systemd, a timeout of 0 means no timeout (infinity).
 
 ## Environment
 

@@ -16,7 +16,10 @@ function segmentRegex(segment: string): RegExp {
       const end = segment.indexOf(']', i + 2);
       if (end < 0) re += '\\[';
       else {
-        const body = segment.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\');
+        const body = segment
+          .slice(i + 1, end)
+          .replace(/^!/, '^')
+          .replace(/\\/g, '\\\\');
         re += `[${body}]`;
         i = end;
       }

@@ -7,7 +7,7 @@ export type KeyKind =
   | 'string' // → string
   | 'name' // user or group name → string | null
   | 'path' // absolute path → string | null
-  | 'directory' // absolute path or ~ → string | null
+  | 'directory' // absolute, ~, or relative to the spec file → string | null
   | 'unit' // one full unit name → string
   | 'units' // unit names → string[]
   | 'pathConditions' // [!]ABSOLUTE-PATH → Condition[]
@@ -37,7 +37,8 @@ export interface KeyDef {
   derived?: string;
 }
 
-const depNote = 'Full unit names (`"db.service"`), a string or an array of strings; every name must be defined in the spec.';
+const depNote =
+  'Full unit names (`"db.service"`), a string or an array of strings; every name must be defined in the spec.';
 
 export const commonKeys: KeyDef[] = [
   {
@@ -123,7 +124,7 @@ export const commonKeys: KeyDef[] = [
     key: 'ConditionPathExists',
     kind: 'pathConditions',
     default: [],
-    doc: 'Start only if every path exists (`!/path`: does not exist); otherwise the start is skipped, not failed. systemd\'s `|` (trigger) prefix is not supported.',
+    doc: "Start only if every path exists (`!/path`: does not exist); otherwise the start is skipped, not failed. systemd's `|` (trigger) prefix is not supported.",
   },
   {
     key: 'ConditionFileIsExecutable',
@@ -135,7 +136,7 @@ export const commonKeys: KeyDef[] = [
     key: 'ConditionEnvironment',
     kind: 'envConditions',
     default: [],
-    doc: 'Start only if each `NAME` is set and non-empty, or each `NAME=VALUE` matches, in the manager\'s environment (`!` negates); otherwise the start is skipped.',
+    doc: "Start only if each `NAME` is set and non-empty, or each `NAME=VALUE` matches, in the manager's environment (`!` negates); otherwise the start is skipped.",
   },
 ];
 
@@ -240,7 +241,7 @@ export const serviceKeys: KeyDef[] = [
     kind: 'enum',
     values: ['control-group', 'mixed', 'process', 'none'],
     default: 'control-group',
-    doc: 'Which processes stop signals go to: all of the unit\'s processes, the main process first (`mixed`), only the main one, or none. Default `control-group`.',
+    doc: "Which processes stop signals go to: all of the unit's processes, the main process first (`mixed`), only the main one, or none. Default `control-group`.",
   },
   {
     key: 'KillSignal',
@@ -270,19 +271,19 @@ export const serviceKeys: KeyDef[] = [
     key: 'User',
     kind: 'name',
     default: null,
-    doc: 'User name or numeric UID (a string) the processes run as. Default: the manager\'s user.',
+    doc: "User name or numeric UID (a string) the processes run as. Default: the manager's user.",
   },
   {
     key: 'Group',
     kind: 'name',
     default: null,
-    doc: 'Group name or numeric GID (a string). Default: the user\'s primary group, else the manager\'s group.',
+    doc: "Group name or numeric GID (a string). Default: the user's primary group, else the manager's group.",
   },
   {
     key: 'WorkingDirectory',
     kind: 'directory',
     default: null,
-    doc: 'Absolute directory the processes start in; `~` is User=\'s home. Default: the manager\'s working directory (systemd uses /).',
+    doc: "The directory the processes start in: absolute, `~` (User='s home), or relative to the spec file that sets it (systemd refuses relative paths). Default: the manager's working directory.",
   },
   {
     key: 'Environment',
@@ -300,7 +301,7 @@ export const serviceKeys: KeyDef[] = [
     key: 'StandardOutput',
     kind: 'output',
     default: { kind: 'journal' },
-    doc: 'Where stdout goes: `journal` (captured: `sctl logs`, prefixed lines in `up`), `inherit` (the manager\'s own stdout), `null`, `file:PATH`, `append:PATH` or `truncate:PATH`. Default `journal`.',
+    doc: "Where stdout goes: `journal` (captured: `sctl logs`, prefixed lines in `up`), `inherit` (the manager's own stdout), `null`, `file:PATH`, `append:PATH` or `truncate:PATH`. Default `journal`.",
   },
   {
     key: 'StandardError',
@@ -321,7 +322,7 @@ export const serviceKeys: KeyDef[] = [
     values: ['none', 'main', 'exec', 'all'],
     default: 'none',
     derived: '`main` when Type=notify or WatchdogSec > 0, else `none`',
-    doc: 'Whose sd_notify messages are accepted: nobody, the main process, any Exec command\'s process, or every process of the unit. Default `main` when Type=notify or WatchdogSec > 0, else `none`.',
+    doc: "Whose sd_notify messages are accepted: nobody, the main process, any Exec command's process, or every process of the unit. Default `main` when Type=notify or WatchdogSec > 0, else `none`.",
   },
 ];
 
@@ -355,7 +356,7 @@ export const managerKeys: KeyDef[] = [
     kind: 'enum',
     values: ['console', 'file', 'null'],
     default: 'console',
-    doc: 'Where the manager\'s own log and journal-captured output go: the console, a file in the state directory, or nowhere. Default `console`.',
+    doc: "Where the manager's own log and journal-captured output go: the console, a file in the state directory, or nowhere. Default `console`.",
   },
 ];
 

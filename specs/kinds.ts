@@ -1,6 +1,7 @@
 // What each KeyKind (specs/keys.ts) means: its JSON Schema, how a raw TOML value normalises (or what is wrong with
 // it), and how a normalised default is spelled in TOML for docs and the schema.
 import { constants } from 'node:os';
+import path from 'node:path';
 import { CommandError, expectCommands, splitCommand, toCommands } from './command.js';
 import { DurationError, durationPattern, formatDuration, parseDuration } from './duration.js';
 import type { KeyDef, KeyKind } from './keys.js';
@@ -19,6 +20,8 @@ export interface Check {
   types: readonly string[];
   /** Every unit name defined in the spec, for hints. */
   units: ReadonlySet<string>;
+  /** The directory of the file the value is written in. */
+  dir: string;
 }
 
 export interface Kind {
@@ -58,7 +61,11 @@ function listOf(raw: unknown, check: Check): string[] | undefined {
 }
 
 /** Checks every item (reporting each bad one); the whole list fails if any item did. */
-function every<T>(items: readonly string[] | undefined, each: (item: string, bad: Bad) => T | undefined, bad: Bad): T[] | undefined {
+function every<T>(
+  items: readonly string[] | undefined,
+  each: (item: string, bad: Bad) => T | undefined,
+  bad: Bad,
+): T[] | undefined {
   if (!items) return undefined;
   let ok = true;
   const fail: Bad = (m, h) => {
@@ -76,7 +83,8 @@ function every<T>(items: readonly string[] | undefined, each: (item: string, bad
 const unitChars = /^[A-Za-z0-9:_.\\@-]+$/;
 /** The NAME of `[service.NAME]`. */
 export const unitBasePattern = unitChars.source;
-export const unitNamePattern = (types: readonly string[]): string => `${unitChars.source.slice(0, -1)}\\.(?:${types.join('|')})$`;
+export const unitNamePattern = (types: readonly string[]): string =>
+  `${unitChars.source.slice(0, -1)}\\.(?:${types.join('|')})$`;
 
 /** Checks the spelling of one unit name (that the unit exists is checked over the whole spec, later). */
 function unitName(name: string, check: Check, bad: Bad): string | undefined {
@@ -107,7 +115,12 @@ function signalName(text: string, bad: Bad): string | undefined {
 }
 
 const timeSpan = 'a time span such as "5s", "100ms", "1min 30s" or "infinity", or a number of seconds';
-const durationSchema = { anyOf: [{ type: 'string', pattern: durationPattern }, { type: 'number', minimum: 0 }] };
+const durationSchema = {
+  anyOf: [
+    { type: 'string', pattern: durationPattern },
+    { type: 'number', minimum: 0 },
+  ],
+};
 
 function duration(raw: unknown, check: Check): number | undefined {
   if (typeof raw !== 'string' && typeof raw !== 'number') return check.wrong(raw);
@@ -115,7 +128,10 @@ function duration(raw: unknown, check: Check): number | undefined {
     return parseDuration(raw);
   } catch (e) {
     if (!(e instanceof DurationError)) throw e;
-    return check.bad(`${e.message}: expected ${timeSpan}`, 'units are us, ms, s, min, h, d, w, M, y, as in "1h 30min"; a bare number is seconds');
+    return check.bad(
+      `${e.message}: expected ${timeSpan}`,
+      'units are us, ms, s, min, h, d, w, M, y, as in "1h 30min"; a bare number is seconds',
+    );
   }
 }
 
@@ -125,16 +141,27 @@ const envNameHint = 'names are letters, digits and _, not starting with a digit'
 /** "NAME=VALUE" → [NAME, VALUE]. */
 function assignment(text: string, bad: Bad): [string, string] | undefined {
   const eq = text.indexOf('=');
-  if (eq < 0 || !envName.test(text.slice(0, eq))) return bad(`${JSON.stringify(text)} is not a "NAME=VALUE" assignment`, envNameHint);
+  if (eq < 0 || !envName.test(text.slice(0, eq)))
+    return bad(`${JSON.stringify(text)} is not a "NAME=VALUE" assignment`, envNameHint);
   return [text.slice(0, eq), text.slice(eq + 1)];
 }
 
 function absolute(path: string, bad: Bad): string | undefined {
-  return path.startsWith('/') ? path : bad(`${JSON.stringify(path)} is not an absolute path`, 'write a path starting with "/"');
+  return path.startsWith('/')
+    ? path
+    : bad(`${JSON.stringify(path)} is not an absolute path`, 'write a path starting with "/"');
 }
 
-function condition(text: string, value: (text: string, bad: Bad) => string | undefined, bad: Bad): Condition | undefined {
-  if (text.startsWith('|')) return bad(`the "|" (trigger) prefix of ${JSON.stringify(text)} is not supported`, 'every condition must hold; drop the "|"');
+function condition(
+  text: string,
+  value: (text: string, bad: Bad) => string | undefined,
+  bad: Bad,
+): Condition | undefined {
+  if (text.startsWith('|'))
+    return bad(
+      `the "|" (trigger) prefix of ${JSON.stringify(text)} is not supported`,
+      'every condition must hold; drop the "|"',
+    );
   const negate = text.startsWith('!');
   const v = value(negate ? text.slice(1) : text, bad);
   return v === undefined ? undefined : { value: v, negate };
@@ -153,19 +180,24 @@ function output(raw: unknown, check: Check): OutputTarget | undefined {
     return path === undefined ? undefined : { kind: file[1] as 'file' | 'append' | 'truncate', path };
   }
   const close = suggest(raw, outputWords);
-  return check.bad(`expected ${outputExpect}, got ${describe(raw)}`, close ? `did you mean "${close}"?` : 'kmsg, tty, socket and journal+console are not supported');
+  return check.bad(
+    `expected ${outputExpect}, got ${describe(raw)}`,
+    close ? `did you mean "${close}"?` : 'kmsg, tty, socket and journal+console are not supported',
+  );
 }
 
 function exitStatus(raw: unknown, check: Check): ExitStatusSet | undefined {
   const items = typeof raw === 'string' ? raw.split(/\s+/).filter(Boolean) : raw;
-  if (!Array.isArray(items) || !items.every((x) => typeof x === 'string' || typeof x === 'number')) return check.wrong(raw);
+  if (!Array.isArray(items) || !items.every((x) => typeof x === 'string' || typeof x === 'number'))
+    return check.wrong(raw);
   const set: ExitStatusSet = { codes: [], signals: [] };
   const ok = every(
     items.map(String),
     (item, bad) => {
-      if (/^\d+$/.test(item)) {
+      if (/^-?[\d.]+$/.test(item)) {
         const code = Number(item);
-        if (code > 255) return bad(`exit status ${item} is out of range`, 'exit codes are 0-255');
+        if (!Number.isInteger(code) || code < 0 || code > 255)
+          return bad(`exit status ${item} is out of range`, 'exit codes are 0-255');
         if (!set.codes.includes(code)) set.codes.push(code);
         return code;
       }
@@ -248,13 +280,13 @@ export const kinds: Record<KeyKind, Kind> = {
     toml: unset,
   },
   directory: {
-    label: () => 'absolute path or ~',
-    expect: () => 'an absolute path or "~"',
-    schema: () => ({ type: 'string', pattern: '^(/|~(/|$))' }),
+    label: () => 'path',
+    expect: () => 'a directory path',
+    schema: () => ({ type: 'string', minLength: 1 }),
     normalise: (raw, def, check) => {
-      if (typeof raw !== 'string') return check.wrong(raw);
-      if (/^(\/|~(\/|$))/.test(raw)) return raw;
-      return check.bad(`${JSON.stringify(raw)} is neither an absolute path nor "~"`, 'write a path starting with "/" or "~/"');
+      if (typeof raw !== 'string' || raw === '') return check.wrong(raw);
+      // "~" is User='s home, resolved at spawn time; a relative path is relative to the spec file (systemd refuses it).
+      return /^(\/|~(\/|$))/.test(raw) ? raw : path.resolve(check.dir, raw);
     },
     toml: unset,
   },
@@ -291,7 +323,9 @@ export const kinds: Record<KeyKind, Kind> = {
     schema: () => stringOrStrings,
     normalise: (raw, def, check) => {
       const value = (text: string, bad: Bad): string | undefined =>
-        envName.test(text.split('=')[0]) ? text : bad(`${JSON.stringify(text)} is neither "NAME" nor "NAME=VALUE"`, envNameHint);
+        envName.test(text.split('=')[0])
+          ? text
+          : bad(`${JSON.stringify(text)} is neither "NAME" nor "NAME=VALUE"`, envNameHint);
       return every(listOf(raw, check), (x, bad) => condition(x, value, bad), check.bad);
     },
     toml: conditionsToml,
@@ -304,7 +338,10 @@ export const kinds: Record<KeyKind, Kind> = {
       const values = def.values ?? [];
       if (typeof raw === 'string' && values.includes(raw)) return raw;
       const close = typeof raw === 'string' ? suggest(raw, values) : undefined;
-      return check.bad(`expected one of ${quoted(values)}, got ${describe(raw)}`, close ? `did you mean "${close}"?` : undefined);
+      return check.bad(
+        `expected one of ${quoted(values)}, got ${describe(raw)}`,
+        close ? `did you mean "${close}"?` : undefined,
+      );
     },
     toml: asIs,
   },
@@ -343,7 +380,8 @@ export const kinds: Record<KeyKind, Kind> = {
     label: () => 'integer ≥ 0',
     expect: () => 'a whole number ≥ 0',
     schema: () => ({ type: 'integer', minimum: 0 }),
-    normalise: (raw, def, check) => (typeof raw === 'number' && Number.isInteger(raw) && raw >= 0 ? raw : check.wrong(raw)),
+    normalise: (raw, def, check) =>
+      typeof raw === 'number' && Number.isInteger(raw) && raw >= 0 ? raw : check.wrong(raw),
     toml: asIs,
   },
   bool: {
@@ -364,7 +402,10 @@ export const kinds: Record<KeyKind, Kind> = {
     label: () => 'exit statuses',
     expect: () => 'exit codes (0-255) and signal names, as an array or a space-separated string',
     schema: () => ({
-      anyOf: [{ type: 'string' }, { type: 'array', items: { anyOf: [{ type: 'integer', minimum: 0, maximum: 255 }, { type: 'string' }] } }],
+      anyOf: [
+        { type: 'string' },
+        { type: 'array', items: { anyOf: [{ type: 'integer', minimum: 0, maximum: 255 }, { type: 'string' }] } },
+      ],
     }),
     normalise: (raw, def, check) => exitStatus(raw, check),
     toml: (v) => [...(v as ExitStatusSet).codes, ...(v as ExitStatusSet).signals],
@@ -379,7 +420,8 @@ export const kinds: Record<KeyKind, Kind> = {
       ],
     }),
     normalise: (raw, def, check) => {
-      if (typeof raw === 'number') return signalByNumber.get(raw) ?? check.bad(`${raw} is not a signal number`, 'write a name such as "SIGTERM"');
+      if (typeof raw === 'number')
+        return signalByNumber.get(raw) ?? check.bad(`${raw} is not a signal number`, 'write a name such as "SIGTERM"');
       return typeof raw === 'string' ? signalName(raw, check.bad) : check.wrong(raw);
     },
     toml: asIs,
@@ -389,7 +431,11 @@ export const kinds: Record<KeyKind, Kind> = {
     expect: () => 'a table of variables ({ PORT = "8080" }) or "NAME=VALUE" strings',
     schema: () => ({
       anyOf: [
-        { type: 'object', propertyNames: { pattern: envName.source }, additionalProperties: { type: ['string', 'integer', 'boolean'] } },
+        {
+          type: 'object',
+          propertyNames: { pattern: envName.source },
+          additionalProperties: { type: ['string', 'integer', 'boolean'] },
+        },
         { type: 'array', items: { type: 'string', pattern: `${envName.source.slice(0, -1)}=` } },
         { type: 'string' },
       ],

@@ -101,7 +101,12 @@ function read(
   const loop = stack.indexOf(real);
   if (loop >= 0) {
     const names = [...stack.slice(loop), real].map((f) => path.relative(path.dirname(stack[0]), f) || f);
-    problems.add({ where: from!, key: 'include', message: `include loop: ${names.join(' → ')}`, hint: 'remove one of these includes' });
+    problems.add({
+      where: from!,
+      key: 'include',
+      message: `include loop: ${names.join(' → ')}`,
+      hint: 'remove one of these includes',
+    });
     return;
   }
   if (state.seen.has(real)) return; // included twice along different paths: read once
@@ -111,7 +116,11 @@ function read(
       text = fs.readFileSync(file, 'utf8');
     } catch (e) {
       state.complete = false;
-      problems.add({ where: from ?? { file, line: 1 }, key: from && 'include', message: `cannot read ${file}: ${readError(e)}` });
+      problems.add({
+        where: from ?? { file, line: 1 },
+        key: from && 'include',
+        message: `cannot read ${file}: ${readError(e)}`,
+      });
       return;
     }
   }
@@ -123,7 +132,10 @@ function read(
     const err = e as Error & { line?: number; col?: number };
     const what = err.message.split('\n')[0].replace(/ at row \d+, col \d+, pos \d+:$/, '');
     const line = typeof err.line === 'number' ? err.line + 1 : 1;
-    problems.add({ where: { file, line }, message: `invalid TOML: ${what}${err.col !== undefined ? ` (column ${err.col + 1})` : ''}` });
+    problems.add({
+      where: { file, line },
+      message: `invalid TOML: ${what}${err.col !== undefined ? ` (column ${err.col + 1})` : ''}`,
+    });
     state.sources.push({ file, data: {}, lines: scanLines('') });
     return;
   }
@@ -134,18 +146,28 @@ function read(
   const patterns = typeof data.include === 'string' ? [data.include] : data.include;
   if (!Array.isArray(patterns) || !patterns.every((p) => typeof p === 'string')) {
     problems.add(
-      { where: includeAt, key: 'include', message: `expected a path or glob, or an array of them, got ${describe(data.include)}` },
+      {
+        where: includeAt,
+        key: 'include',
+        message: `expected a path or glob, or an array of them, got ${describe(data.include)}`,
+      },
       [file, 'include'].join('\0'),
     );
     return;
   }
   for (const pattern of patterns) {
-    for (const match of expandGlob(pattern, path.dirname(file))) read(match, undefined, includeAt, [...stack, real], state, problems);
+    for (const match of expandGlob(pattern, path.dirname(file)))
+      read(match, undefined, includeAt, [...stack, real], state, problems);
   }
 }
 
 /** Unknown keys and tables, with the key the user most likely meant. */
-function unknownKey(at: readonly string[], source: Source, unitKeys: Record<string, KeyDef[]>, problems: Problems): void {
+function unknownKey(
+  at: readonly string[],
+  source: Source,
+  unitKeys: Record<string, KeyDef[]>,
+  problems: Problems,
+): void {
   const types = Object.keys(unitKeys);
   const where = { file: source.file, line: source.lines.at(at) };
   const name = at[at.length - 1];
@@ -159,7 +181,9 @@ function unknownKey(at: readonly string[], source: Source, unitKeys: Record<stri
       where,
       key: name,
       message: table ? `unknown table [${name}]` : `unknown top-level key "${name}"`,
-      hint: mean(['include', 'manager', ...types]) ?? `the top level takes include, [manager] and ${types.map((t) => `[${t}.NAME]`).join(', ')}`,
+      hint:
+        mean(['include', 'manager', ...types]) ??
+        `the top level takes include, [manager] and ${types.map((t) => `[${t}.NAME]`).join(', ')}`,
     });
   } else if (at[0] === 'manager') {
     const unitKey = Object.values(unitKeys).some((defs) => defs.some((d) => d.key === name));
@@ -199,10 +223,17 @@ function schemaCheck(
       .split('/')
       .slice(1)
       .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
-    const named = (error as ErrorObject & { propertyName?: string }).propertyName ?? (error.params as { propertyName?: string }).propertyName;
+    const named =
+      (error as ErrorObject & { propertyName?: string }).propertyName ??
+      (error.params as { propertyName?: string }).propertyName;
     if (named !== undefined) at.push(named); // a bad table or variable name: the complaint is about that name
     if (error.keyword === 'additionalProperties') {
-      unknownKey([...at, (error.params as { additionalProperty: string }).additionalProperty], source, unitKeys, problems);
+      unknownKey(
+        [...at, (error.params as { additionalProperty: string }).additionalProperty],
+        source,
+        unitKeys,
+        problems,
+      );
     } else {
       const owner = ownerOf(source.file, at, Object.keys(unitKeys));
       if (!flagged.has(owner)) flagged.set(owner, { error, at });
@@ -239,21 +270,22 @@ function normaliseTable(
       return undefined;
     };
     const wrong = (v: unknown): undefined => bad(`expected ${kinds[def.kind].expect(def)}, got ${describe(v)}`);
-    const value = kinds[def.kind].normalise(raw, def, { ...check, bad, wrong });
+    const value = kinds[def.kind].normalise(raw, def, { ...check, dir: path.dirname(source.file), bad, wrong });
     config[def.key] = value === undefined ? clone(def.default) : value;
   }
   return { config, keys, failed };
 }
 
 /** Defaults that depend on other settings (the `derived` of keys.ts), applied when the key was not written. */
-const derivations: Record<string, (config: Record<string, unknown>, manager: ManagerConfig, name: string) => unknown> = {
-  Description: (c, m, name) => name,
-  RestartSec: (c, m) => m.DefaultRestartSec,
-  TimeoutStartSec: (c, m) => (c.Type === 'oneshot' ? Infinity : m.DefaultTimeoutStartSec),
-  TimeoutStopSec: (c, m) => m.DefaultTimeoutStopSec,
-  NotifyAccess: (c) => (c.Type === 'notify' || (c.WatchdogSec as number) > 0 ? 'main' : 'none'),
-  StandardError: (c) => clone(c.StandardOutput),
-};
+const derivations: Record<string, (config: Record<string, unknown>, manager: ManagerConfig, name: string) => unknown> =
+  {
+    Description: (c, m, name) => name,
+    RestartSec: (c, m) => m.DefaultRestartSec,
+    TimeoutStartSec: (c, m) => (c.Type === 'oneshot' ? Infinity : m.DefaultTimeoutStartSec),
+    TimeoutStopSec: (c, m) => m.DefaultTimeoutStopSec,
+    NotifyAccess: (c) => (c.Type === 'notify' || (c.WatchdogSec as number) > 0 ? 'main' : 'none'),
+    StandardError: (c) => clone(c.StandardOutput),
+  };
 
 /** Keys whose value may be derived; exported for the test that keeps it in step with keys.ts. */
 export const derivedKeys: readonly string[] = Object.keys(derivations);
@@ -280,26 +312,57 @@ function serviceRules(unit: UnitSpec, failed: ReadonlySet<string>, problems: Pro
   const execs = ['Type', 'ExecStart', 'ExecStop', 'RemainAfterExit'];
   const write = 'add ExecStart = "/path/to/program args"';
   if (c.ExecStart.length === 0) {
-    if (c.Type !== 'oneshot') add('ExecStart', 'Service has no ExecStart= setting, which is only allowed for Type=oneshot services', write, execs);
+    if (c.Type !== 'oneshot')
+      add(
+        'ExecStart',
+        'Service has no ExecStart= setting, which is only allowed for Type=oneshot services',
+        write,
+        execs,
+      );
     else if (c.ExecStop.length === 0) add('ExecStart', 'Service has no ExecStart= or ExecStop= setting', write, execs);
     else if (!c.RemainAfterExit) {
-      add('ExecStart', 'Service has no ExecStart= setting and does not have RemainAfterExit=true', `${write}, or set RemainAfterExit = true`, execs);
+      add(
+        'ExecStart',
+        'Service has no ExecStart= setting and does not have RemainAfterExit=true',
+        `${write}, or set RemainAfterExit = true`,
+        execs,
+      );
     }
   }
   if (c.ExecStart.length > 1 && c.Type !== 'oneshot') {
-    add('ExecStart', 'Service has more than one ExecStart= command, which is only allowed for Type=oneshot services', 'move the others to ExecStartPre= or ExecStartPost=, or set Type = "oneshot"', execs);
+    add(
+      'ExecStart',
+      'Service has more than one ExecStart= command, which is only allowed for Type=oneshot services',
+      'move the others to ExecStartPre= or ExecStartPost=, or set Type = "oneshot"',
+      execs,
+    );
   }
   if (c.Type === 'oneshot' && (c.Restart === 'always' || c.Restart === 'on-success')) {
-    add('Restart', `Restart=${c.Restart} is not allowed for Type=oneshot services`, 'use Restart = "on-failure", or another Type', ['Type', 'Restart']);
+    add(
+      'Restart',
+      `Restart=${c.Restart} is not allowed for Type=oneshot services`,
+      'use Restart = "on-failure", or another Type',
+      ['Type', 'Restart'],
+    );
   }
   if (c.NotifyAccess === 'none' && (c.Type === 'notify' || c.WatchdogSec > 0)) {
     const why = c.Type === 'notify' ? 'Type=notify' : 'WatchdogSec=';
-    add('NotifyAccess', `NotifyAccess=none ignores every sd_notify message, which ${why} needs`, 'set NotifyAccess = "main", or leave it out', ['Type', 'WatchdogSec', 'NotifyAccess']);
+    add(
+      'NotifyAccess',
+      `NotifyAccess=none ignores every sd_notify message, which ${why} needs`,
+      'set NotifyAccess = "main", or leave it out',
+      ['Type', 'WatchdogSec', 'NotifyAccess'],
+    );
   }
 }
 
 /** Every Exec program without the `-` prefix must exist and be executable. */
-function programs(unit: UnitSpec, defs: readonly KeyDef[], env: Record<string, string | undefined>, problems: Problems): void {
+function programs(
+  unit: UnitSpec,
+  defs: readonly KeyDef[],
+  env: Record<string, string | undefined>,
+  problems: Problems,
+): void {
   const config = unit.config as unknown as Record<string, unknown>;
   const searchPath = (config.Environment as Record<string, string> | undefined)?.PATH || env.PATH || defaultPath;
   for (const def of defs) {
@@ -310,7 +373,13 @@ function programs(unit: UnitSpec, defs: readonly KeyDef[], env: Record<string, s
       const p = programProblem(cmd.path, searchPath);
       if (!p) return;
       const which = commands.length > 1 ? `command ${i + 1}: ` : '';
-      problems.add({ where: unit.keys[def.key] ?? unit.where, unit: unit.name, key: def.key, message: `${which}${p.message}`, hint: p.hint });
+      problems.add({
+        where: unit.keys[def.key] ?? unit.where,
+        unit: unit.name,
+        key: def.key,
+        message: `${which}${p.message}`,
+        hint: p.hint,
+      });
     });
   }
 }
@@ -329,7 +398,9 @@ function references(units: Record<string, UnitSpec>, unitKeys: Record<string, Ke
           unit: unit.name,
           key: def.key,
           message: `${def.key}= names ${name}, which is not defined`,
-          hint: close ? `did you mean "${close}"?` : `define [${name.slice(name.lastIndexOf('.') + 1)}.${name.slice(0, name.lastIndexOf('.'))}] or remove it`,
+          hint: close
+            ? `did you mean "${close}"?`
+            : `define [${name.slice(name.lastIndexOf('.') + 1)}.${name.slice(0, name.lastIndexOf('.'))}] or remove it`,
         });
       }
     }
@@ -345,7 +416,11 @@ function cycles(units: Record<string, UnitSpec>, problems: Problems): void {
     const edges = (list: Edge[], key: keyof typeof c, reverse: boolean): void => {
       for (const named of c[key] as string[]) {
         if (!units[named]) continue; // reported by references()
-        list.push(reverse ? { from: named, to: u.name, unit: u.name, key, named } : { from: u.name, to: named, unit: u.name, key, named });
+        list.push(
+          reverse
+            ? { from: named, to: u.name, unit: u.name, key, named }
+            : { from: u.name, to: named, unit: u.name, key, named },
+        );
       }
     };
     edges(ordering, 'After', false);
@@ -380,7 +455,9 @@ function defaultTarget(units: Record<string, UnitSpec>, unitKeys: Record<string,
     for (const n of [...c.Requires, ...c.Wants, ...c.BindsTo]) pulled.add(n);
     if (c.WantedBy.length > 0 || c.RequiredBy.length > 0) pulled.add(u.name);
   }
-  const config = Object.fromEntries(unitKeys.target.map((d) => [d.key, clone(d.default)])) as unknown as UnitSpec['config'];
+  const config = Object.fromEntries(
+    unitKeys.target.map((d) => [d.key, clone(d.default)]),
+  ) as unknown as UnitSpec['config'];
   config.Description = 'Default target (synthesised: wants every unit)';
   config.Wants = Object.keys(units)
     .filter((n) => !handlers.has(n) || pulled.has(n))
@@ -389,7 +466,12 @@ function defaultTarget(units: Record<string, UnitSpec>, unitKeys: Record<string,
 }
 
 /** Turns parsed, checked sources into the spec; every problem goes to `problems`. */
-function assemble(sources: Source[], complete: boolean, opts: LoadOptions, problems: Problems): Omit<SystemSpec, 'files'> {
+function assemble(
+  sources: Source[],
+  complete: boolean,
+  opts: LoadOptions,
+  problems: Problems,
+): Omit<SystemSpec, 'files'> {
   const unitKeys = opts.unitKeys ?? defaultUnitKeys;
   const types = Object.keys(unitKeys);
   const flagged = sources.map((s) => schemaCheck(s, unitKeys, problems));
@@ -401,7 +483,13 @@ function assemble(sources: Source[], complete: boolean, opts: LoadOptions, probl
   for (const source of sources) {
     const m = source.data.manager;
     if (m !== undefined && !isTable(m)) {
-      problems.add({ where: { file: source.file, line: source.lines.at(['manager']) }, message: `expected a [manager] table, got ${describe(m)}` }, [source.file, 'manager'].join('\0'));
+      problems.add(
+        {
+          where: { file: source.file, line: source.lines.at(['manager']) },
+          message: `expected a [manager] table, got ${describe(m)}`,
+        },
+        [source.file, 'manager'].join('\0'),
+      );
     } else if (m) {
       for (const [key, value] of Object.entries(m)) {
         const first = managerFrom[key];
@@ -423,7 +511,10 @@ function assemble(sources: Source[], complete: boolean, opts: LoadOptions, probl
       if (tables === undefined) continue;
       const typeAt = { file: source.file, line: source.lines.at([type]) };
       if (!isTable(tables)) {
-        problems.add({ where: typeAt, message: `expected [${type}.NAME] tables, got ${describe(tables)}` }, [source.file, type].join('\0'));
+        problems.add(
+          { where: typeAt, message: `expected [${type}.NAME] tables, got ${describe(tables)}` },
+          [source.file, type].join('\0'),
+        );
         continue;
       }
       for (const [base, table] of Object.entries(tables)) {
@@ -431,11 +522,27 @@ function assemble(sources: Source[], complete: boolean, opts: LoadOptions, probl
         const where = { file: source.file, line: source.lines.at([type, base]) };
         const owner = [source.file, type, base].join('\0');
         if (!isTable(table)) {
-          problems.add({ where, unit: name, message: `expected a table [${type}.${base}], got ${describe(table)}`, hint: `write [${type}.${base}] and its keys below it` }, owner);
+          problems.add(
+            {
+              where,
+              unit: name,
+              message: `expected a table [${type}.${base}], got ${describe(table)}`,
+              hint: `write [${type}.${base}] and its keys below it`,
+            },
+            owner,
+          );
           continue;
         }
         if (!/^[A-Za-z0-9:_.\\@-]+$/.test(base) || name.length > 255) {
-          problems.add({ where, unit: name, message: `${JSON.stringify(base)} is not a valid unit name`, hint: 'use letters, digits and : _ . - @ \\' }, owner);
+          problems.add(
+            {
+              where,
+              unit: name,
+              message: `${JSON.stringify(base)} is not a valid unit name`,
+              hint: 'use letters, digits and : _ . - @ \\',
+            },
+            owner,
+          );
           continue;
         }
         const first = raw.get(name);
@@ -453,17 +560,27 @@ function assemble(sources: Source[], complete: boolean, opts: LoadOptions, probl
     }
   }
 
-  const names = new Set(raw.keys());
+  // For hints only; default.target counts because the loader synthesises it when it is missing.
+  const names = new Set([...raw.keys(), ...(unitKeys.target ? ['default.target'] : [])]);
   const check = { types, units: names };
-  const managerPlace = { locate: (key: string) => ({ source: managerFrom[key] ?? sources[0], path: ['manager', key] }) };
-  const manager = normaliseTable(managerTable, managerKeys, managerPlace, check, problems).config as unknown as ManagerConfig;
+  const managerPlace = {
+    locate: (key: string) => ({ source: managerFrom[key] ?? sources[0], path: ['manager', key] }),
+  };
+  const manager = normaliseTable(managerTable, managerKeys, managerPlace, check, problems)
+    .config as unknown as ManagerConfig;
 
   const units: Record<string, UnitSpec> = {};
   for (const r of raw.values()) {
     const defs = unitKeys[r.type];
     const place = { locate: (key: string) => ({ source: r.source, path: [r.type, r.base, key] }), unit: r.name };
     const { config, keys, failed } = normaliseTable(r.table, defs, place, check, problems);
-    const unit: UnitSpec = { name: r.name, type: r.type, config: config as unknown as UnitSpec['config'], keys, where: { file: r.source.file, line: r.source.lines.at([r.type, r.base]) } };
+    const unit: UnitSpec = {
+      name: r.name,
+      type: r.type,
+      config: config as unknown as UnitSpec['config'],
+      keys,
+      where: { file: r.source.file, line: r.source.lines.at([r.type, r.base]) },
+    };
     derive(unit, defs, manager);
     if (r.type === 'service') serviceRules(unit, failed, problems);
     units[r.name] = unit;
@@ -497,7 +614,12 @@ function assemble(sources: Source[], complete: boolean, opts: LoadOptions, probl
       const source = sources[i];
       const unit = types.includes(at[0]) && at[1] !== undefined ? `${at[1]}.${at[0]}` : undefined;
       const key = at[0] === 'manager' ? at[1] : unit ? at[2] : at[0];
-      problems.add({ where: { file: source.file, line: source.lines.at(at) }, unit, key, message: `${error.instancePath || '/'} ${error.message}` });
+      problems.add({
+        where: { file: source.file, line: source.lines.at(at) },
+        unit,
+        key,
+        message: `${error.instancePath || '/'} ${error.message}`,
+      });
     }
   });
   return { manager, units };

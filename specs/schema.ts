@@ -31,7 +31,8 @@ export function buildSchema(unitKeys: Record<string, KeyDef[]> = defaultUnitKeys
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
     title: 'sysmaster system spec',
-    description: 'One TOML file (plus its includes) describing a whole system: [manager] and one table per unit. See docs/spec.md.',
+    description:
+      'One TOML file (plus its includes) describing a whole system: [manager] and one table per unit. See docs/spec.md.',
     type: 'object',
     additionalProperties: false,
     properties: {

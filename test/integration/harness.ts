@@ -107,6 +107,12 @@ export class Up {
   }
 }
 
+let markers = 0;
+/** A sleep duration unique to this test process, so its payloads can be told from every other process. */
+export function marker(): string {
+  return `36${String(process.pid).padStart(7, '0')}.${++markers}`;
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Pids of live processes whose command line contains `marker` (to find strays). */

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { pidsWith, scratch, sleep, Up, writeSpec } from './harness.js';
+import { marker, pidsWith, scratch, sleep, Up, writeSpec } from './harness.js';
 
 interface Info {
   name: string;
@@ -16,6 +16,7 @@ interface Info {
 t.test('a 50-unit DAG comes up in dependency order and goes down in reverse', async (t) => {
   const dir = scratch();
   const log = path.join(dir, 'order.log');
+  const mark = marker();
   const layers = 5;
   const width = 10;
   const units: string[] = [];
@@ -26,7 +27,7 @@ t.test('a 50-unit DAG comes up in dependency order and goes down in reverse', as
       units.push(`[service.${name}]
 Type = "exec"
 ExecStartPre = ["/bin/sh", "-c", "echo up ${name} >> ${log}"]
-ExecStart = ["/bin/sleep", "3600.501"]
+ExecStart = ["/bin/sleep", "${mark}"]
 ExecStopPost = ["/bin/sh", "-c", "echo down ${name} >> ${log}"]
 Requires = ${JSON.stringify(deps)}
 After = ${JSON.stringify(deps)}
@@ -40,9 +41,9 @@ After = ${JSON.stringify(deps)}
   const list = await up.json<Info[]>('list-units', '--type=service');
   t.equal(list.length, 50);
   t.ok(list.every((u) => u.active === 'active' && u.sub === 'running' && typeof u.mainPid === 'number'), 'all running');
-  t.equal(pidsWith('3600.501').length, 50, '50 payloads alive');
+  t.equal(pidsWith(mark).length, 50, '50 payloads alive');
   t.equal(await up.stop(), 0, 'orderly exit');
-  t.same(pidsWith('3600.501'), [], 'no payload left');
+  t.same(pidsWith(mark), [], 'no payload left');
 
   const lines = fs.readFileSync(log, 'utf8').trim().split('\n');
   const at = (what: string) => lines.indexOf(what);
@@ -63,8 +64,8 @@ t.test('Restart= against real exit codes and signals', async (t) => {
   const causes: Record<string, string> = {
     clean: 'exit 0',
     code: 'exit 3',
-    sigkill: 'kill -KILL $$',
-    sigterm: 'kill -TERM $$', // clean for the main process, as in systemd
+    sigkill: 'kill -KILL $$$$', // $$ is systemd's escape for a literal $
+    sigterm: 'kill -TERM $$$$', // clean for the main process, as in systemd
   };
   // systemd.service(5)'s table: which causes restart under which policy
   const table: Record<string, string[]> = {
@@ -75,13 +76,14 @@ t.test('Restart= against real exit codes and signals', async (t) => {
     'on-abnormal': ['sigkill'],
     'on-abort': ['sigkill'],
   };
+  const mark = marker();
   const units: string[] = [];
   for (const policy of Object.keys(table)) {
     for (const [cause, act] of Object.entries(causes)) {
       const runs = path.join(dir, `${policy}-${cause}.runs`);
       // The second run stays up, so a restart is visible as exactly two runs.
       units.push(`[service.r-${policy}-${cause}]
-ExecStart = ["/bin/sh", "-c", "echo run >> ${runs}; if [ $(wc -l < ${runs}) -ge 2 ]; then exec sleep 3600.502; fi; ${act}"]
+ExecStart = ["/bin/sh", "-c", "echo run >> ${runs}; if [ $(wc -l < ${runs}) -ge 2 ]; then exec sleep ${mark}; fi; ${act}"]
 Restart = "${policy}"
 RestartSec = "50ms"
 `);
@@ -175,19 +177,20 @@ ExecStart = ["/bin/sh", "-c", "touch ${dir}/cheer"]
 t.test('KillMode with process groups leaves no stray process', async (t) => {
   const dir = scratch();
   const spawner = (mark: string) => `["/bin/sh", "-c", "sleep ${mark} & sleep ${mark} & wait"]`;
+  const [g, m, p] = [marker(), marker(), marker()];
   const up = new Up(
     writeSpec(
       dir,
       `[service.group]
-ExecStart = ${spawner('3600.601')}
+ExecStart = ${spawner(g)}
 KillMode = "control-group"
 
 [service.mixed]
-ExecStart = ${spawner('3600.602')}
+ExecStart = ${spawner(m)}
 KillMode = "mixed"
 
 [service.proc]
-ExecStart = ${spawner('3600.603')}
+ExecStart = ${spawner(p)}
 KillMode = "process"
 `,
     ),
@@ -195,15 +198,15 @@ KillMode = "process"
   );
   t.teardown(() => up.stop());
   await up.ready();
-  t.equal(pidsWith('3600.601').length, 2);
+  t.equal(pidsWith(g).length, 3, 'the shell and its two children');
   for (const u of ['group', 'mixed']) {
     const r = await up.sctl('stop', u);
     t.equal(r.code, 0, `stop ${u}`);
   }
-  t.same(pidsWith('3600.601'), [], 'control-group: children killed');
-  t.same(pidsWith('3600.602'), [], 'mixed: children killed');
+  t.same(pidsWith(g), [], 'control-group: children killed');
+  t.same(pidsWith(m), [], 'mixed: children killed');
   await up.sctl('stop', 'proc');
-  const left = pidsWith('3600.603');
+  const left = pidsWith(p);
   t.equal(left.length, 2, 'process: the children are left running, as systemd does');
   for (const p of left) process.kill(p, 'SIGKILL');
 });

@@ -47,8 +47,20 @@ t.test('prefixes', async (t) => {
   t.same(toCommand(['-/bin/false', 'x']), { path: '/bin/false', argv: ['/bin/false', 'x'], ignoreFailure: true });
   t.same(toCommand(['/bin/true']), { path: '/bin/true', argv: ['/bin/true'], ignoreFailure: false });
   t.same(toCommand(['true']), { path: 'true', argv: ['true'], ignoreFailure: false }, 'a bare name stays bare');
-  for (const [prefix, what] of [['@', '"@"'], ['+', '"+"'], ['!', '"!"'], ['!!', '"!"'], [':', '":"'], ['|', '"|"'], ['-@', '"@"']]) {
-    t.throws(() => toCommand([`${prefix}/bin/true`]), { message: new RegExp(`${what.replace(/[|+]/g, '\\$&')} prefix .* not supported`) }, prefix);
+  for (const [prefix, what] of [
+    ['@', '"@"'],
+    ['+', '"+"'],
+    ['!', '"!"'],
+    ['!!', '"!"'],
+    [':', '":"'],
+    ['|', '"|"'],
+    ['-@', '"@"'],
+  ]) {
+    t.throws(
+      () => toCommand([`${prefix}/bin/true`]),
+      { message: new RegExp(`${what.replace(/[|+]/g, '\\$&')} prefix .* not supported`) },
+      prefix,
+    );
   }
   t.throws(() => toCommand(['-']), /names no program/);
   t.throws(() => toCommand([]), /empty command/);
@@ -59,10 +71,17 @@ t.test('prefixes', async (t) => {
 t.test('value forms of the Exec keys', async (t) => {
   const argv = (...cmds: { argv: string[] }[]) => cmds.map((c) => c.argv);
   t.same(argv(...toCommands('/bin/echo a "b c"')), [['/bin/echo', 'a', 'b c']], 'a string is one command line');
-  t.same(argv(...toCommands(['/bin/echo', 'a b', '$X'])), [['/bin/echo', 'a b', '$X']], 'an array of strings is one literal argv');
+  t.same(
+    argv(...toCommands(['/bin/echo', 'a b', '$X'])),
+    [['/bin/echo', 'a b', '$X']],
+    'an array of strings is one literal argv',
+  );
   t.same(
     argv(...toCommands([['/bin/mkdir', '-p', '/tmp/x'], '-/bin/false now'])),
-    [['/bin/mkdir', '-p', '/tmp/x'], ['/bin/false', 'now']],
+    [
+      ['/bin/mkdir', '-p', '/tmp/x'],
+      ['/bin/false', 'now'],
+    ],
     'an array with an array element is a list of commands',
   );
   t.same(toCommands([]), [], 'an empty array is no command');
@@ -71,7 +90,11 @@ t.test('value forms of the Exec keys', async (t) => {
     message: /argv\[0\] "\/bin\/echo hi" contains whitespace/,
     hint: /an array of strings is one argv; for several commands write \[\[\.\.\.\], \[\.\.\.\]\]/,
   });
-  t.same(argv(...toCommands([['/opt/my app/run', 'x']])), [['/opt/my app/run', 'x']], 'a path with a space, unambiguous');
+  t.same(
+    argv(...toCommands([['/opt/my app/run', 'x']])),
+    [['/opt/my app/run', 'x']],
+    'a path with a space, unambiguous',
+  );
   t.throws(() => toCommands(''), /empty command/);
   t.throws(() => toCommands([[]]), /empty command/);
   t.throws(() => toCommands(3), CommandError);

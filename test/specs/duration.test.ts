@@ -44,7 +44,22 @@ t.test('time spans as systemd writes them', async (t) => {
 });
 
 t.test('bad time spans throw DurationError', async (t) => {
-  for (const input of ['', ' ', '5mins', '-1s', '5 m s', 'min', '1.2.3s', '5 secs', '12s 3x', 'forever', 'infinite', '1e3s', -1, NaN]) {
+  for (const input of [
+    '',
+    ' ',
+    '5mins',
+    '-1s',
+    '5 m s',
+    'min',
+    '1.2.3s',
+    '5 secs',
+    '12s 3x',
+    'forever',
+    'infinite',
+    '1e3s',
+    -1,
+    NaN,
+  ]) {
     t.throws(() => parseDuration(input), DurationError, JSON.stringify(input));
   }
 });
@@ -59,7 +74,20 @@ t.test('a long run of digits with a bad unit fails fast', async (t) => {
 });
 
 t.test('formatDuration spells what parseDuration reads back', async (t) => {
-  for (const ms of [100, 1000, 90_000, 10_000, 5_400_000, 86_400_000, 1.5, 0.001, 2_629_800_000, 31_557_600_000, Infinity, 0]) {
+  for (const ms of [
+    100,
+    1000,
+    90_000,
+    10_000,
+    5_400_000,
+    86_400_000,
+    1.5,
+    0.001,
+    2_629_800_000,
+    31_557_600_000,
+    Infinity,
+    0,
+  ]) {
     t.equal(parseDuration(formatDuration(ms)), ms, `${ms} → ${formatDuration(ms)}`);
   }
   t.equal(formatDuration(90_000), '90s');

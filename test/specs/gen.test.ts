@@ -32,8 +32,15 @@ t.test('the key table is complete and consistent', async (t) => {
     t.equal(d.kind === 'enum', Array.isArray(d.values), `${d.key}: enum values exactly for enums`);
     if (d.values) t.ok(d.values.includes(d.default as string), `${d.key}: default is one of its values`);
   }
-  t.equal(new Set(commonKeys.concat(serviceKeys).map((d) => d.key)).size, commonKeys.length + serviceKeys.length, 'no key twice');
-  const derived = all.filter((d) => d.derived).map((d) => d.key).sort();
+  t.equal(
+    new Set(commonKeys.concat(serviceKeys).map((d) => d.key)).size,
+    commonKeys.length + serviceKeys.length,
+    'no key twice',
+  );
+  const derived = all
+    .filter((d) => d.derived)
+    .map((d) => d.key)
+    .sort();
   t.same(derived, [...derivedKeys].sort(), 'every documented derived default is implemented, and no other');
 });
 
@@ -47,13 +54,28 @@ t.test('every default, spelled in TOML, loads back to itself', async (t) => {
 });
 
 t.test('the schema is draft-07 and documents every key', async (t) => {
-  const schema = buildSchema() as { $schema: string; properties: Record<string, { properties?: object }>; definitions: Record<string, { properties: object }> };
+  const schema = buildSchema() as {
+    $schema: string;
+    properties: Record<string, { properties?: object }>;
+    definitions: Record<string, { properties: object }>;
+  };
   t.equal(schema.$schema, 'http://json-schema.org/draft-07/schema#');
-  t.same(Object.keys(schema.properties.manager.properties!), managerKeys.map((d) => d.key));
-  t.same(Object.keys(schema.definitions.service.properties), unitKeys.service.map((d) => d.key));
-  t.match(schema.definitions.service.properties, { Type: { enum: ['simple', 'exec', 'notify', 'oneshot', 'forking'], default: 'simple', description: /sd_notify/ } });
+  t.same(
+    Object.keys(schema.properties.manager.properties!),
+    managerKeys.map((d) => d.key),
+  );
+  t.same(
+    Object.keys(schema.definitions.service.properties),
+    unitKeys.service.map((d) => d.key),
+  );
+  t.match(schema.definitions.service.properties, {
+    Type: { enum: ['simple', 'exec', 'notify', 'oneshot', 'forking'], default: 'simple', description: /sd_notify/ },
+  });
   t.match(schema.definitions.service.properties, { RestartSec: { description: /DefaultRestartSec/ } });
-  t.notOk((schema.definitions.service.properties as Record<string, object>).RestartSec.hasOwnProperty('default'), 'no static default for derived keys');
+  t.notOk(
+    (schema.definitions.service.properties as Record<string, object>).RestartSec.hasOwnProperty('default'),
+    'no static default for derived keys',
+  );
 });
 
 t.test('the schema accepts what the loader accepts, and refuses what it refuses', async (t) => {
@@ -93,7 +115,7 @@ Wants = ["a.service", "b.service"]
     'StartLimitBurst = 1.5',
     'SendSIGKILL = "yes"',
     'PIDFile = "x.pid"',
-    'WorkingDirectory = "x"',
+    'WorkingDirectory = 5',
     'Environment = { "A-B" = "1" }',
     'Environment = ["A"]',
     'ExecStop = 3',
@@ -107,10 +129,20 @@ Wants = ["a.service", "b.service"]
   }
 });
 
-t.test('docs/spec.md covers every key and the rules', async (t) => {
+t.test('docs/spec.md covers every key and the rules, and its example loads', async (t) => {
   const doc = buildSpecDoc();
+  const example = /```toml\n([\s\S]*?)```/.exec(doc)![1];
+  const spec = await parse(example);
+  t.same(Object.keys(spec.units).sort(), ['api.service', 'db.service', 'default.target', 'multi-user.target']);
   for (const d of [...commonKeys, ...serviceKeys, ...managerKeys]) t.match(doc, `| \`${d.key}\` |`, d.key);
-  for (const topic of ['## Files and includes', '## Commands (Exec*=)', '## Time spans', '#:schema', 'write db.service', '`"infinity"`']) {
+  for (const topic of [
+    '## Files and includes',
+    '## Commands (Exec*=)',
+    '## Time spans',
+    '#:schema',
+    'write db.service',
+    '`"infinity"`',
+  ]) {
     t.match(doc, topic, topic);
   }
 });

@@ -31,7 +31,8 @@ export async function problems(load: Promise<unknown>): Promise<SpecProblem[]> {
 /** The one problem a spec text has (checkExecutables off unless given). */
 export async function problem(text: string, opts: LoadOptions = {}): Promise<SpecProblem> {
   const list = await problems(parseSpec(text, '/specs/system.toml', { checkExecutables: false, ...opts }));
-  if (list.length !== 1) throw new Error(`expected one problem, got:\n${list.map((p) => JSON.stringify(p)).join('\n')}`);
+  if (list.length !== 1)
+    throw new Error(`expected one problem, got:\n${list.map((p) => JSON.stringify(p)).join('\n')}`);
   return list[0];
 }
 

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { loadSpec } from '../../specs/loader.js';
+import type { ServiceConfig } from '../../specs/types.js';
 import { problems, tree } from './helpers.js';
 
 const svc = (name: string) => `[service.${name}]\nExecStart = "/bin/true"\n`;
@@ -24,10 +25,30 @@ t.test('globs, sorted, nested, relative to the including file', async (t) => {
     ['system.toml', 'conf.d/10-a.toml', 'nested/top.toml', 'nested/x/deep.toml', 'conf.d/20-b.toml', 'extra.toml'],
     'main first, then each include in order, depth first',
   );
-  t.same(Object.keys(spec.units).sort(), ['a.service', 'b.service', 'deep.service', 'default.target', 'main.service', 'top.service']);
+  t.same(Object.keys(spec.units).sort(), [
+    'a.service',
+    'b.service',
+    'deep.service',
+    'default.target',
+    'main.service',
+    'top.service',
+  ]);
   t.equal(spec.manager.DefaultRestartSec, 1000, '[manager] may live in an included file');
   t.same(spec.units['deep.service'].where, { file: path.join(dir, 'nested/x/deep.toml'), line: 1 });
   t.same(spec.units['b.service'].keys.ExecStart, { file: path.join(dir, 'conf.d/20-b.toml'), line: 2 });
+});
+
+t.test('a relative WorkingDirectory is relative to the file that sets it', async (t) => {
+  const dir = tree(t, {
+    'system.toml': 'include = "sub/app.toml"\n' + svc('a') + 'WorkingDirectory = "."\n',
+    'sub/app.toml': svc('b') + 'WorkingDirectory = "data"\n',
+  });
+  const spec = await loadSpec(path.join(dir, 'system.toml'), opts);
+  t.equal((spec.units['a.service'].config as ServiceConfig).WorkingDirectory, dir);
+  t.equal(
+    (spec.units['b.service'].config as ServiceConfig).WorkingDirectory,
+    path.join(dir, 'sub/data'),
+  );
 });
 
 t.test('a glob matching nothing is fine; a missing plain path is not', async (t) => {
@@ -37,7 +58,11 @@ t.test('a glob matching nothing is fine; a missing plain path is not', async (t)
   fs.writeFileSync(path.join(missing, 'system.toml'), '# spec\ninclude = "gone.toml"\n' + svc('a'));
   const [p, ...rest] = await problems(loadSpec(path.join(missing, 'system.toml'), opts));
   t.same(rest, []);
-  t.match(p, { where: { file: path.join(missing, 'system.toml'), line: 2 }, key: 'include', message: `cannot read ${path.join(missing, 'gone.toml')}: no such file` });
+  t.match(p, {
+    where: { file: path.join(missing, 'system.toml'), line: 2 },
+    key: 'include',
+    message: `cannot read ${path.join(missing, 'gone.toml')}: no such file`,
+  });
 });
 
 t.test('an include loop is named', async (t) => {
@@ -48,7 +73,11 @@ t.test('an include loop is named', async (t) => {
   });
   const list = await problems(loadSpec(path.join(dir, 'system.toml'), opts));
   t.equal(list.length, 1);
-  t.match(list[0], { where: { file: path.join(dir, 'b.toml'), line: 2 }, key: 'include', message: 'include loop: system.toml → a.toml → b.toml → system.toml' });
+  t.match(list[0], {
+    where: { file: path.join(dir, 'b.toml'), line: 2 },
+    key: 'include',
+    message: 'include loop: system.toml → a.toml → b.toml → system.toml',
+  });
 });
 
 t.test('a file reached twice without a loop is read once', async (t) => {
@@ -82,7 +111,11 @@ t.test('one [manager] key set in two files', async (t) => {
     'more.toml': '[manager]\nLogTarget = "file"\n',
   });
   const [p] = await problems(loadSpec(path.join(dir, 'system.toml'), opts));
-  t.match(p, { where: { file: path.join(dir, 'more.toml'), line: 2 }, key: 'LogTarget', message: `[manager] LogTarget is set twice: here and at ${path.join(dir, 'system.toml')}:3` });
+  t.match(p, {
+    where: { file: path.join(dir, 'more.toml'), line: 2 },
+    key: 'LogTarget',
+    message: `[manager] LogTarget is set twice: here and at ${path.join(dir, 'system.toml')}:3`,
+  });
 });
 
 t.test('problems in included files carry their own file and line', async (t) => {
@@ -116,7 +149,10 @@ t.test('a relative main path gives relative include paths', async (t) => {
 t.test('the main file missing or a directory', async (t) => {
   const dir = tree(t, {});
   const [missing] = await problems(loadSpec(path.join(dir, 'nope.toml')));
-  t.match(missing, { where: { file: path.join(dir, 'nope.toml'), line: 1 }, message: /cannot read .*nope.toml: no such file/ });
+  t.match(missing, {
+    where: { file: path.join(dir, 'nope.toml'), line: 1 },
+    message: /cannot read .*nope.toml: no such file/,
+  });
   const [directory] = await problems(loadSpec(dir));
   t.match(directory, { message: /is a directory/ });
 });

@@ -72,7 +72,11 @@ t.test('unknown paths fall back to the nearest written one', async (t) => {
   const lines = scanLines(text);
   t.equal(lines.at(['service', 'web', 'NoSuchKey']), 8, 'the table header');
   t.equal(lines.at(['service', 'fake']), 8, 'a comment is no table: the first [service.*] header');
-  t.equal(lines.at(['hidden', 'fake2']), 1, 'a header inside a multi-line string is not a table: nothing written, line 1');
+  t.equal(
+    lines.at(['hidden', 'fake2']),
+    1,
+    'a header inside a multi-line string is not a table: nothing written, line 1',
+  );
   t.equal(lines.at(['service']), 8, '[service.web] also defines [service]');
   t.equal(lines.at(['service', 'web', 'Environment', 'X']), 17);
 });

@@ -3,7 +3,8 @@ import { commonKeys, serviceKeys, unitKeys } from '../../specs/keys.js';
 import type { ServiceConfig, TargetConfig } from '../../specs/types.js';
 import { parse } from './helpers.js';
 
-const svc = (spec: { units: Record<string, { config: unknown }> }, name: string) => spec.units[name].config as ServiceConfig;
+const svc = (spec: { units: Record<string, { config: unknown }> }, name: string) =>
+  spec.units[name].config as ServiceConfig;
 
 t.test('an almost empty service gets every default', async (t) => {
   const spec = await parse('[service.web]\nExecStart = "/bin/true"\n');
@@ -44,8 +45,13 @@ t.test('an almost empty service gets every default', async (t) => {
   });
   t.same(Object.keys(c).sort(), unitKeys.service.map((d) => d.key).sort(), 'every service key is present');
   t.same(c.ExecStart, [{ path: '/bin/true', argv: ['/bin/true'], ignoreFailure: false }]);
-  for (const d of commonKeys.filter((d) => Array.isArray(d.default))) t.same((c as unknown as Record<string, unknown>)[d.key], [], d.key);
-  t.same(spec.units['web.service'].keys, { ExecStart: { file: '/specs/system.toml', line: 2 } }, 'only written keys have a location');
+  for (const d of commonKeys.filter((d) => Array.isArray(d.default)))
+    t.same((c as unknown as Record<string, unknown>)[d.key], [], d.key);
+  t.same(
+    spec.units['web.service'].keys,
+    { ExecStart: { file: '/specs/system.toml', line: 2 } },
+    'only written keys have a location',
+  );
   t.same(spec.units['web.service'].where, { file: '/specs/system.toml', line: 1 });
   t.same(spec.files, ['/specs/system.toml']);
 });
@@ -77,14 +83,24 @@ TimeoutStartSec = "5s"
 TimeoutStopSec = "infinity"
 RestartSec = "1min"
 `);
-  t.match(spec.manager, { DefaultTimeoutStartSec: 20_000, DefaultTimeoutStopSec: Infinity, DefaultRestartSec: 2000, LogTarget: 'null' });
+  t.match(spec.manager, {
+    DefaultTimeoutStartSec: 20_000,
+    DefaultTimeoutStopSec: Infinity,
+    DefaultRestartSec: 2000,
+    LogTarget: 'null',
+  });
   t.match(svc(spec, 'a.service'), { TimeoutStartSec: 20_000, TimeoutStopSec: Infinity, RestartSec: 2000 });
   t.match(svc(spec, 'b.service'), { TimeoutStartSec: Infinity, TimeoutStopSec: Infinity });
   t.match(svc(spec, 'c.service'), { TimeoutStartSec: 5000, TimeoutStopSec: Infinity, RestartSec: 60_000 });
 });
 
 t.test('a timeout of 0 is infinity, other durations of 0 are 0', async (t) => {
-  const c = svc(await parse('[service.a]\nExecStart = "/bin/true"\nTimeoutStartSec = "0"\nRestartSec = 0\nWatchdogSec = "0s"\nNotifyAccess = "main"\n'), 'a.service');
+  const c = svc(
+    await parse(
+      '[service.a]\nExecStart = "/bin/true"\nTimeoutStartSec = "0"\nRestartSec = 0\nWatchdogSec = "0s"\nNotifyAccess = "main"\n',
+    ),
+    'a.service',
+  );
   t.equal(c.TimeoutStartSec, Infinity);
   t.equal(c.RestartSec, 0);
   t.equal(c.WatchdogSec, 0);
@@ -107,10 +123,18 @@ ExecStart = "/bin/true"
 PORT = "80"
 `);
   t.same(svc(spec, 'a.service').Environment, { PORT: '80', N: '3', ON: 'true', EMPTY: '' });
-  t.same(svc(spec, 'b.service').Environment, { PORT: '81', MSG: 'hello world', EQ: 'a=b' }, 'the later assignment wins');
+  t.same(
+    svc(spec, 'b.service').Environment,
+    { PORT: '81', MSG: 'hello world', EQ: 'a=b' },
+    'the later assignment wins',
+  );
   t.same(svc(spec, 'c.service').Environment, { PORT: '80', MSG: 'hello world' });
   t.same(svc(spec, 'd.service').Environment, { PORT: '80' });
-  t.same(spec.units['d.service'].keys.Environment, { file: '/specs/system.toml', line: 13 }, 'located at the sub-table');
+  t.same(
+    spec.units['d.service'].keys.Environment,
+    { file: '/specs/system.toml', line: 13 },
+    'located at the sub-table',
+  );
 });
 
 t.test('StandardError=inherit resolves to the StandardOutput target', async (t) => {
@@ -141,7 +165,13 @@ StandardOutput = "inherit"
 });
 
 t.test('KillSignal forms normalise to the SIG name', async (t) => {
-  for (const [written, name] of [['"TERM"', 'SIGTERM'], ['"SIGINT"', 'SIGINT'], ['9', 'SIGKILL'], ['"HUP"', 'SIGHUP'], ['15', 'SIGTERM']]) {
+  for (const [written, name] of [
+    ['"TERM"', 'SIGTERM'],
+    ['"SIGINT"', 'SIGINT'],
+    ['9', 'SIGKILL'],
+    ['"HUP"', 'SIGHUP'],
+    ['15', 'SIGTERM'],
+  ]) {
     const c = svc(await parse(`[service.a]\nExecStart = "/bin/true"\nKillSignal = ${written}\n`), 'a.service');
     t.equal(c.KillSignal, name, written);
   }
@@ -261,6 +291,27 @@ Restart = "on-abnormal"
   );
 });
 
+t.test('WorkingDirectory: absolute, ~, or relative to the file that sets it', async (t) => {
+  const spec = await parse(`
+[service.a]
+ExecStart = "/bin/true"
+WorkingDirectory = "/srv/a"
+[service.b]
+ExecStart = "/bin/true"
+WorkingDirectory = "~/b"
+[service.c]
+ExecStart = "/bin/true"
+WorkingDirectory = "."
+[service.d]
+ExecStart = "/bin/true"
+WorkingDirectory = "../d"
+`);
+  t.equal(svc(spec, 'a.service').WorkingDirectory, '/srv/a');
+  t.equal(svc(spec, 'b.service').WorkingDirectory, '~/b');
+  t.equal(svc(spec, 'c.service').WorkingDirectory, '/specs');
+  t.equal(svc(spec, 'd.service').WorkingDirectory, '/d');
+});
+
 t.test('a synthesised default.target wants every unit but failure handlers', async (t) => {
   const spec = await parse(`
 [service.web]
@@ -288,10 +339,14 @@ Wants = "both.service"
 });
 
 t.test('a user-defined default.target or DefaultTarget is used as is', async (t) => {
-  const own = await parse('[target.default]\nWants = "a.service"\n[service.a]\nExecStart = "/bin/true"\n[service.b]\nExecStart = "/bin/true"\n');
+  const own = await parse(
+    '[target.default]\nWants = "a.service"\n[service.a]\nExecStart = "/bin/true"\n[service.b]\nExecStart = "/bin/true"\n',
+  );
   t.same((own.units['default.target'].config as TargetConfig).Wants, ['a.service']);
   t.same(own.units['default.target'].where.line, 1);
-  const named = await parse('[manager]\nDefaultTarget = "multi-user.target"\n[target.multi-user]\n[service.a]\nExecStart = "/bin/true"\n');
+  const named = await parse(
+    '[manager]\nDefaultTarget = "multi-user.target"\n[target.multi-user]\n[service.a]\nExecStart = "/bin/true"\n',
+  );
   t.equal(named.manager.DefaultTarget, 'multi-user.target');
   t.notOk(named.units['default.target'], 'nothing synthesised');
 });
@@ -315,9 +370,12 @@ t.test('a oneshot with ExecStop and RemainAfterExit needs no ExecStart', async (
 });
 
 t.test('custom unit types through LoadOptions.unitKeys', async (t) => {
-  const spec = await parse('[timer.t]\nDescription = "tick"\n[service.a]\nExecStart = "/bin/true"\nWants = "t.timer"\n', {
-    unitKeys: { ...unitKeys, timer: [...commonKeys] },
-  });
+  const spec = await parse(
+    '[timer.t]\nDescription = "tick"\n[service.a]\nExecStart = "/bin/true"\nWants = "t.timer"\n',
+    {
+      unitKeys: { ...unitKeys, timer: [...commonKeys] },
+    },
+  );
   t.equal(spec.units['t.timer'].type, 'timer');
   t.equal(spec.units['t.timer'].config.Description, 'tick');
 });

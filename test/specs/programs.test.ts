@@ -26,8 +26,20 @@ t.test('absolute paths: fine, not found, not executable, a directory', async (t)
     ),
   );
   t.match(list, [
-    { where: { file, line: 2 }, unit: 'a.service', key: 'ExecStart', message: `"${dir}/bin/missing" not found`, hint: /prefix the command with "-"/ },
-    { where: { file, line: 4 }, unit: 'b.service', key: 'ExecStart', message: `"${dir}/bin/plain" is not executable (permission denied)`, hint: `chmod +x ${dir}/bin/plain` },
+    {
+      where: { file, line: 2 },
+      unit: 'a.service',
+      key: 'ExecStart',
+      message: `"${dir}/bin/missing" not found`,
+      hint: /prefix the command with "-"/,
+    },
+    {
+      where: { file, line: 4 },
+      unit: 'b.service',
+      key: 'ExecStart',
+      message: `"${dir}/bin/plain" is not executable (permission denied)`,
+      hint: `chmod +x ${dir}/bin/plain`,
+    },
     { where: { file, line: 6 }, unit: 'c.service', message: /is a directory/ },
   ]);
 });
@@ -37,10 +49,19 @@ t.test('bare names: Environment.PATH first, else the loader env PATH', async (t)
   const file = path.join(dir, 'system.toml');
   const env = { PATH: `${dir}/other` };
   await t.resolves(parseSpec(`[service.a]\nExecStart = "tool2 x"\n`, file, { env }), 'found through the env PATH');
-  await t.resolves(parseSpec(`[service.a]\nExecStart = "tool"\nEnvironment = { PATH = "${dir}/bin" }\n`, file, { env }), 'Environment.PATH wins');
+  await t.resolves(
+    parseSpec(`[service.a]\nExecStart = "tool"\nEnvironment = { PATH = "${dir}/bin" }\n`, file, { env }),
+    'Environment.PATH wins',
+  );
   const [missing] = await problems(parseSpec(`[service.a]\nExecStart = "tool"\n`, file, { env }));
-  t.match(missing, { key: 'ExecStart', message: `"tool" not found in PATH (${dir}/other)`, hint: 'write the absolute path, or set Environment.PATH' });
-  const [denied] = await problems(parseSpec(`[service.a]\nExecStart = "plain"\n`, file, { env: { PATH: `${dir}/bin` } }));
+  t.match(missing, {
+    key: 'ExecStart',
+    message: `"tool" not found in PATH (${dir}/other)`,
+    hint: 'write the absolute path, or set Environment.PATH',
+  });
+  const [denied] = await problems(
+    parseSpec(`[service.a]\nExecStart = "plain"\n`, file, { env: { PATH: `${dir}/bin` } }),
+  );
   t.match(denied, { message: `"${dir}/bin/plain" is not executable (permission denied)` });
 });
 
@@ -70,10 +91,17 @@ ExecStopPost = "${dir}/n4"
 });
 
 t.test('an unreadable file is a problem, not a crash', async (t) => {
-  const dir = tree(t, { 'system.toml': 'include = "secret.toml"\n[service.a]\nExecStart = "/bin/true"\n', 'secret.toml': '' });
+  const dir = tree(t, {
+    'system.toml': 'include = "secret.toml"\n[service.a]\nExecStart = "/bin/true"\n',
+    'secret.toml': '',
+  });
   fs.chmodSync(dir, 0o755);
   fs.chmodSync(path.join(dir, 'secret.toml'), 0o000);
-  const expected = { where: { file: path.join(dir, 'system.toml'), line: 1 }, key: 'include', message: `cannot read ${path.join(dir, 'secret.toml')}: permission denied` };
+  const expected = {
+    where: { file: path.join(dir, 'system.toml'), line: 1 },
+    key: 'include',
+    message: `cannot read ${path.join(dir, 'secret.toml')}: permission denied`,
+  };
   if (process.getuid?.() !== 0) {
     t.match(await problems(loadSpec(path.join(dir, 'system.toml'))), [expected]);
     return;
@@ -86,9 +114,16 @@ t.test('an unreadable file is a problem, not a crash', async (t) => {
       (e) => console.log(JSON.stringify(e.problems ?? String(e))),
     );`;
   const execArgv = process.execArgv.filter((a) => a.includes('typescript') || a === '--enable-source-maps');
-  const child = spawnSync(process.execPath, [...execArgv, '--input-type=module', '-e', script], { uid: 65534, gid: 65534, encoding: 'utf8', cwd: '/' });
+  const child = spawnSync(process.execPath, [...execArgv, '--input-type=module', '-e', script], {
+    uid: 65534,
+    gid: 65534,
+    encoding: 'utf8',
+    cwd: '/',
+  });
   if (child.error || child.status !== 0) {
-    t.pass('unreadable file', { skip: `cannot run as nobody here: ${child.error?.message ?? child.stderr.slice(0, 300)}` });
+    t.pass('unreadable file', {
+      skip: `cannot run as nobody here: ${child.error?.message ?? child.stderr.slice(0, 300)}`,
+    });
     return;
   }
   t.match(JSON.parse(child.stdout.trim().split('\n').pop()!), [expected]);
