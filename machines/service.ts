@@ -203,6 +203,11 @@ function signalOf(kind: SignalKind, c: ServiceContext): string {
   return kind === 'term' ? c.config.KillSignal : kind === 'kill' ? 'SIGKILL' : 'SIGABRT';
 }
 
+/** A decimal sd_notify value (MAINPID=, ERRNO=), or null. */
+function count(value: string | undefined): number | null {
+  return value !== undefined && /^\d+$/.test(value) ? Number(value) : null;
+}
+
 function notifyState(c: ServiceContext, f: Record<string, string>): ServiceContext['notifyState'] {
   if (f.STOPPING === '1') return 'stopping';
   if (c.notifyState === 'stopping') return 'stopping';
@@ -253,11 +258,14 @@ const machineSetup = setup({
         : { spawning, controlPid: event.pid };
     }),
     /** Give up on processes that would not die: their later EXIT is ignored, a late SPAWNED is killed. */
-    forget: assign(({ context }, p: { roles: ProcRole[] }) => ({
-      spawning: { main: p.roles.includes('main') ? false : context.spawning.main, control: p.roles.includes('control') ? false : context.spawning.control },
-      ...(p.roles.includes('main') ? { mainPid: null } : {}),
-      ...(p.roles.includes('control') ? { controlPid: null, controlCommand: null } : {}),
-    })),
+    forget: assign(({ context }, p: { roles: ProcRole[] }) => {
+      const gone = (role: ProcRole) => p.roles.includes(role);
+      return {
+        spawning: { main: context.spawning.main && !gone('main'), control: context.spawning.control && !gone('control') },
+        mainPid: gone('main') ? null : context.mainPid,
+        controlPid: gone('control') ? null : context.controlPid,
+      };
+    }),
     /** Keep the first failure, as systemd does. */
     fail: assign(({ context }, p: { result: UnitResult }) => ({
       result: context.result === 'success' ? p.result : context.result,
@@ -290,16 +298,15 @@ const machineSetup = setup({
     noteNotify: assign(({ context, event }) => {
       if (event.type !== 'NOTIFY') return {};
       const f = event.fields;
-      const errno = f.ERRNO === undefined ? NaN : Number(f.ERRNO);
       return {
         notifyState: notifyState(context, f),
         statusText: f.STATUS === undefined ? context.statusText : f.STATUS || null,
-        statusErrno: Number.isInteger(errno) ? errno : context.statusErrno,
+        statusErrno: count(f.ERRNO) ?? context.statusErrno,
       };
     }),
     adoptMainPid: assign(({ event }) => {
-      const pid = event.type === 'NOTIFY' ? Number(event.fields.MAINPID) : NaN;
-      return Number.isInteger(pid) && pid > 1 ? { mainPid: pid, mainExit: null } : {};
+      const pid = event.type === 'NOTIFY' ? count(event.fields.MAINPID) : null;
+      return pid !== null && pid > 1 ? { mainPid: pid, mainExit: null } : {};
     }),
     petWatchdog: assign(({ context, event }) =>
       event.type === 'NOTIFY' && event.fields.WATCHDOG === '1'
@@ -420,7 +427,8 @@ const next = {
       params: ({ context }: { context: ServiceContext }): SpawnParams => ({
         role: roleOf(context.phase, context),
         command: context.queue[0],
-        phase: context.phase ?? 'ExecStart',
+        // `queued` holds, so `load` set the phase.
+        phase: context.phase!,
       }),
     },
     'pop',
@@ -532,7 +540,8 @@ export const serviceMachine = machineSetup.createMachine({
           guard: 'pidFileDue',
           actions: [
             { type: 'reap', params: { into: 'result' } },
-            { type: 'readPidFile', params: ({ context }) => ({ path: context.config.PIDFile ?? '' }) },
+            // `pidFileDue` holds, so PIDFile= is set.
+            { type: 'readPidFile', params: ({ context }) => ({ path: context.config.PIDFile! }) },
           ],
         },
         PIDFILE: [
@@ -639,7 +648,7 @@ export const serviceMachine = machineSetup.createMachine({
       always: finish,
       on: {
         SPAWNED: { guard: 'expected', actions: ['record', killSpawned('kill')] },
-        TIMEOUT: { guard: 'due', actions: [fail('timeout')] },
+        TIMEOUT: { guard: 'due', actions: [fail('timeout'), forget('main', 'control')] },
       },
     },
   },

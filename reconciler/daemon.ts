@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { createActor, type AnyActorRef, type Snapshot } from 'xstate';
+import { createActor, type AnyActorRef, type AnyStateMachine, type Snapshot } from 'xstate';
 import type { ActiveState, UnitContextBase } from '../machines/types.js';
 import type { SystemSpec, UnitSpec } from '../specs/types.js';
 import { Engine, type EngineHost } from '../transactions/engine.js';
@@ -70,6 +70,8 @@ export class Daemon {
   private jobListeners = new Set<(job: Job, result: JobResult) => void>();
   private changeListeners = new Set<(u: Unit) => void>();
   private applying: Promise<unknown> | null = null;
+  private machines = new Map<UnitType, AnyStateMachine>();
+  private byActor = new WeakMap<AnyActorRef, Unit>();
 
   constructor(
     readonly paths: StatePaths,
@@ -237,9 +239,22 @@ export class Daemon {
     return u;
   }
 
+  /** Each type's machine with the real effects, provided once (provide() re-processes the whole statechart). */
+  private machine(type: UnitType): AnyStateMachine {
+    let m = this.machines.get(type);
+    if (!m) this.machines.set(type, (m = type.machine.provide({ actions: this.effects.actions() } as never)));
+    return m;
+  }
+
+  unitOf(actor: AnyActorRef): Unit {
+    const u = this.byActor.get(actor);
+    if (!u) throw new Error(`no unit owns actor ${actor.id}`);
+    return u;
+  }
+
   private spawnActor(u: Unit): void {
-    const machine = u.type.machine.provide(this.effects.for(u) as never);
-    u.actor = createActor(machine, { input: { config: u.spec.config, now: this.now() } });
+    u.actor = createActor(this.machine(u.type), { input: { config: u.spec.config, now: this.now() } });
+    this.byActor.set(u.actor, u);
     u.active = u.type.activeState(u.actor.getSnapshot() as Snapshot<unknown>);
     u.sub = u.type.subState(u.actor.getSnapshot() as Snapshot<unknown>);
     u.failures = 0;
@@ -261,6 +276,7 @@ export class Daemon {
 
   private forget(u: Unit): void {
     this.disarm(u);
+    this.effects.track(u, null, null);
     u.actor.stop();
     this.units.delete(u.name);
     this.regraph();
@@ -274,6 +290,7 @@ export class Daemon {
     const from = u.active;
     u.sub = u.type.subState(snap);
     u.failures = ctx.failures;
+    this.effects.track(u, pidOf(ctx.mainPid), pidOf(ctx.controlPid));
     this.arm(u, ctx.deadline);
     if (active !== from || failed) {
       u.active = active;
@@ -367,3 +384,5 @@ export class Daemon {
     this.logs.close();
   }
 }
+
+const pidOf = (v: unknown): number | null => (typeof v === 'number' && v > 0 ? v : null);

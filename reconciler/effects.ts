@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { AnyActorRef } from 'xstate';
 import type { ExitInfo, ProcRole } from '../machines/types.js';
 import type { Command, KillMode, ServiceConfig } from '../specs/types.js';
 import type { Daemon, Unit } from './daemon.js';
@@ -29,8 +30,9 @@ const PASSED_ENV = ['PATH', 'LANG', 'LANGUAGE', 'TZ', 'TERM', 'HOME', 'USER', 'L
  * (exit statuses, sd_notify messages) to the unit that owns them.
  */
 export class Effects {
-  /** Every live process we started or were told of, by pid. */
-  private owners = new Map<number, Unit>();
+  /** The main and control pids of every unit, as its machine last said (kept by track()). */
+  private owners = new Map<number, { u: Unit; role: ProcRole }>();
+  private tracked = new Map<string, { main: number | null; control: number | null }>();
   /** Sessions we created (each spawned process leads one), for NotifyAccess=all. */
   private sessions = new Map<number, Unit>();
   /** Process groups started for each unit that may still have members: the unit's "control group" until cgroups. */
@@ -38,14 +40,13 @@ export class Effects {
 
   constructor(private d: Daemon) {}
 
-  /** Implementations for machine.provide(). */
-  for(u: Unit) {
+  /** Implementations for machine.provide(), shared by every actor: `self` names the unit. */
+  actions() {
+    const unit = (self: AnyActorRef) => this.d.unitOf(self);
     return {
-      actions: {
-        spawn: (_: unknown, p: SpawnParams) => this.spawn(u, p),
-        kill: (_: unknown, p: KillParams) => this.kill(u, p),
-        readPidFile: (_: unknown, p: { path: string }) => this.readPidFile(u, p.path),
-      },
+      spawn: ({ self }: { self: AnyActorRef }, p: SpawnParams) => this.spawn(unit(self), p),
+      kill: ({ self }: { self: AnyActorRef }, p: KillParams) => this.kill(unit(self), p),
+      readPidFile: ({ self }: { self: AnyActorRef }, p: { path: string }) => this.readPidFile(unit(self), p.path),
     };
   }
 
@@ -78,7 +79,6 @@ export class Effects {
     }
     handle.spawned.then(
       (pid) => {
-        this.owners.set(pid, u);
         this.sessions.set(pid, u);
         this.groupsOf(u).add(pid);
         this.d.send(u, { type: 'SPAWNED', role: p.role, pid });
@@ -87,10 +87,7 @@ export class Effects {
     );
     handle.exited.then(
       (info) => {
-        if (handle.pid) {
-          this.owners.delete(handle.pid);
-          this.sessions.delete(handle.pid);
-        }
+        if (handle.pid) this.sessions.delete(handle.pid);
         this.d.send(u, { type: 'EXIT', ...info });
       },
       () => {}, // a spawn failure already arrived through `spawned`
@@ -146,16 +143,13 @@ export class Effects {
       setTimeout(() => this.readPidFile(u, file, tries - 1), 100);
       return;
     }
-    if (pid !== null) this.owners.set(pid, u);
     this.d.send(u, { type: 'PIDFILE', pid });
   }
 
   /** An exit the reaper saw (a process that is not our direct child: forking daemons, MAINPID=). */
   reaped(info: ExitInfo): void {
-    const u = this.owners.get(info.pid);
-    if (!u) return;
-    this.owners.delete(info.pid);
-    this.d.send(u, { type: 'EXIT', ...info });
+    const owner = this.owners.get(info.pid);
+    if (owner) this.d.send(owner.u, { type: 'EXIT', ...info });
   }
 
   /**
@@ -179,20 +173,22 @@ export class Effects {
     this.d.send(u, { type: 'NOTIFY', pid: msg.pid, fields: msg.fields });
   }
 
+  /** Keep the pid index in step with a unit's machine (called on every snapshot; cheap when nothing moved). */
+  track(u: Unit, main: number | null, control: number | null): void {
+    const was = this.tracked.get(u.name);
+    if (was && was.main === main && was.control === control) return;
+    for (const pid of [was?.main, was?.control]) if (pid && this.owners.get(pid)?.u === u) this.owners.delete(pid);
+    if (main) this.owners.set(main, { u, role: 'main' });
+    if (control) this.owners.set(control, { u, role: 'control' });
+    this.tracked.set(u.name, { main, control });
+  }
+
   private senderOf(pid: number): { u: Unit; relation: 'main' | 'main-child' | 'control' | 'session' } | null {
-    for (const u of this.d.units.values()) {
-      const ctx = this.d.context(u);
-      if (ctx.mainPid === pid) return { u, relation: 'main' };
-      if (ctx.controlPid === pid) return { u, relation: 'control' };
-    }
+    const own = this.owners.get(pid);
+    if (own) return { u: own.u, relation: own.role };
     const parent = parentOf(pid);
-    if (parent !== null) {
-      for (const u of this.d.units.values()) {
-        const ctx = this.d.context(u);
-        if (ctx.mainPid === parent) return { u, relation: 'main-child' };
-        if (ctx.controlPid === parent) return { u, relation: 'control' };
-      }
-    }
+    const up = parent !== null ? this.owners.get(parent) : undefined;
+    if (up) return { u: up.u, relation: up.role === 'main' ? 'main-child' : 'control' };
     const sid = sessionOf(pid);
     const u = sid !== null ? this.sessions.get(sid) : undefined;
     return u ? { u, relation: 'session' } : null;

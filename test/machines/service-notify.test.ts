@@ -85,6 +85,8 @@ t.test('STATUS= and ERRNO= are kept; an empty STATUS= clears it', async (t) => {
   s.notify({ STATUS: '' });
   t.equal(s.ctx.statusText, null);
   t.equal(s.ctx.statusErrno, 5);
+  s.notify({ ERRNO: '' }).notify({ ERRNO: 'EIO' });
+  t.equal(s.ctx.statusErrno, 5, 'a value that is not a number is ignored');
   s.do('STOP').do('START');
   t.equal(s.ctx.statusErrno, null, 'a new run starts without the old status');
 });

@@ -45,10 +45,7 @@ t.test('a relative WorkingDirectory is relative to the file that sets it', async
   });
   const spec = await loadSpec(path.join(dir, 'system.toml'), opts);
   t.equal((spec.units['a.service'].config as ServiceConfig).WorkingDirectory, dir);
-  t.equal(
-    (spec.units['b.service'].config as ServiceConfig).WorkingDirectory,
-    path.join(dir, 'sub/data'),
-  );
+  t.equal((spec.units['b.service'].config as ServiceConfig).WorkingDirectory, path.join(dir, 'sub/data'));
 });
 
 t.test('a glob matching nothing is fine; a missing plain path is not', async (t) => {
