@@ -177,9 +177,13 @@ export class Engine {
     try {
       for (;;) {
         const jobs = [...this.slots.values()].map((s) => s.job);
-        const next = runnable(jobs, this.host.graph(), (unit) => this.host.view(unit)?.active)[0];
-        if (!next) return;
-        this.run(this.slots.get(next.id)!);
+        const ready = runnable(jobs, this.host.graph(), (unit) => this.host.view(unit)?.active);
+        if (!ready.length) return;
+        // Starting one job never makes another wait, so the whole batch may run before looking again.
+        for (const job of ready) {
+          const slot = this.slots.get(job.id);
+          if (slot && slot.job.state === 'waiting') this.run(slot);
+        }
       }
     } finally {
       this.dispatching = false;
