@@ -17,7 +17,11 @@ const program = new Command('sctl');
 program
   .description('Control a sysmaster manager, like systemctl controls systemd.')
   .option('--state-dir <dir>', 'the instance to talk to (default: $SYSMASTER_STATE_DIR, /run/sysmaster as root, else $XDG_RUNTIME_DIR/sysmaster)')
-  .addOption(new Option('-o, --output <format>', 'output format for queries').choices(['text', 'json']).default('text'))
+  .addOption(
+    new Option('-o, --output <format>', 'output format: text or json for every query; short or cat for logs')
+      .choices(['text', 'json', 'short', 'cat'])
+      .default('text'),
+  )
   .showHelpAfterError('(run sctl --help for usage)')
   .addHelpText(
     'after',
@@ -176,13 +180,13 @@ program
   .argument('[units...]')
   .option('-n, --lines <n>', 'how many recent lines', '100')
   .option('-f, --follow', 'keep printing new lines')
-  .addOption(new Option('-o, --output <format>', 'record format').choices(['short', 'cat', 'json']))
-  .action(async (units: string[], o: { lines: string; follow?: boolean; output?: string }) => {
-    const format = o.output ?? (json() ? 'json' : 'short');
+  .action(async (units: string[], o: { lines: string; follow?: boolean }) => {
+    const format = program.opts().output as string;
     const print = (e: unknown) => {
       const r = e as LogRecord;
       if (format === 'json') return out(JSON.stringify(r));
       if (format === 'cat') return out(r.message);
+      // short (the default)
       out(`${c.dim(new Date(r.time).toISOString())} ${c.cyan(r.unit)}[${r.pid ?? '-'}]: ${r.message}`);
     };
     await rpc('logs', { units, lines: Number(o.lines), follow: Boolean(o.follow) }, print);
