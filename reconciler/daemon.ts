@@ -35,6 +35,7 @@ export interface Unit {
   active: ActiveState;
   sub: string;
   failures: number;
+  since: number;
   timer: NodeJS.Timeout | null;
   timerAt: number | null;
 }
@@ -79,6 +80,8 @@ export class Daemon {
     readonly sink: Sink | null = null,
   ) {
     this.logs = new LogStore(paths.logs);
+    // The sink shows the units' output as it is captured; the manager's own notes reach it through note().
+    if (sink) this.logs.subscribe((r) => r.stream !== 'manager' && sink.line(r));
     this.effects = new Effects(this);
     const host: EngineHost = {
       graph: () => this.graph,
@@ -258,6 +261,7 @@ export class Daemon {
     u.active = u.type.activeState(u.actor.getSnapshot() as Snapshot<unknown>);
     u.sub = u.type.subState(u.actor.getSnapshot() as Snapshot<unknown>);
     u.failures = 0;
+    u.since = (u.actor.getSnapshot() as unknown as { context: UnitContext }).context.since;
     u.actor.subscribe((snap: Snapshot<unknown>) => this.observe(u, snap));
     u.actor.start();
   }
@@ -287,12 +291,15 @@ export class Daemon {
     const ctx = (snap as unknown as { context: UnitContext }).context;
     const active = u.type.activeState(snap);
     const failed = ctx.failures > u.failures;
+    // A public change the state name cannot show (a oneshot with nothing to run goes dead → dead) still moves since.
+    const moved = ctx.since !== u.since;
     const from = u.active;
     u.sub = u.type.subState(snap);
     u.failures = ctx.failures;
+    u.since = ctx.since;
     this.effects.track(u, pidOf(ctx.mainPid), pidOf(ctx.controlPid));
     this.arm(u, ctx.deadline);
-    if (active !== from || failed) {
+    if (active !== from || failed || moved) {
       u.active = active;
       this.unitNotify(u, from, active, failed, ctx);
     }
