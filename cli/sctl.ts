@@ -7,7 +7,7 @@ import { statePaths, stateDir } from '../reconciler/paths.js';
 import type { Plan } from '../reconciler/plan.js';
 import type { ApplyProgress, ApplyResult } from '../reconciler/daemon.js';
 import type { LogRecord } from '../reconciler/logs.js';
-import type { UnitInfo, UnitStatus } from '../reconciler/view.js';
+import { formatValue, type UnitInfo, type UnitStatus } from '../reconciler/view.js';
 import { EXIT, fail } from './exit.js';
 import { ago, colours, stateDot, stateWord } from './style.js';
 
@@ -23,6 +23,8 @@ program
       .default('text'),
   )
   .showHelpAfterError('(run sctl --help for usage)')
+  // -o and --state-dir apply to every command: its own --help must say so
+  .configureHelp({ showGlobalOptions: true })
   .addHelpText(
     'after',
     `
@@ -272,7 +274,7 @@ function renderPlan(p: Plan): string {
   for (const u of p.removed) lines.push(c.red(`  - ${u}`));
   for (const d of p.changed) {
     lines.push(c.yellow(`  ~ ${d.unit}${d.restart ? ' (restart)' : ''}`));
-    for (const f of d.fields) lines.push(`      ${f.key}: ${short(f.from)} → ${short(f.to)}`);
+    for (const f of d.fields) lines.push(`      ${f.key}: ${shown(f.from)} → ${shown(f.to)}`);
   }
   lines.push(`Jobs (${p.jobs.length}):`);
   for (const j of p.jobs) lines.push(`  ${j.type.padEnd(8)} ${j.unit}`);
@@ -306,9 +308,11 @@ function sameUnit(given: string, name: string): boolean {
   return given === name || `${given}.service` === name;
 }
 
-function short(v: unknown): string {
-  const s = JSON.stringify(v) ?? 'unset';
-  return s.length > 60 ? s.slice(0, 57) + '...' : s;
+/** A spec value as systemctl show prints it, in full: a shortened value can hide the very change it shows. */
+function shown(v: unknown): string {
+  if (v === undefined) return '(unset)';
+  const text = formatValue(v);
+  return text === '' ? '(empty)' : text;
 }
 
 function csv(v?: string): string[] | undefined {

@@ -21,6 +21,7 @@ const IDLE_MS = 30_000;
  */
 export class ControlServer {
   private server: net.Server;
+  private conns = new Set<net.Socket>();
 
   constructor(private handlers: Record<string, Handler>) {
     this.server = net.createServer((sock) => this.serve(sock));
@@ -42,38 +43,51 @@ export class ControlServer {
     });
   }
 
+  /** Stop listening and drop every client: a follower (`sctl logs -f`) would otherwise hold the close forever. */
   close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const sock of this.conns) sock.destroy();
+    return closed;
   }
 
   private serve(sock: net.Socket): void {
     let buf = '';
+    let hungUp = false;
     const aborter = new AbortController();
     const write = (reply: Reply) => {
-      if (!sock.destroyed) sock.write(JSON.stringify(reply) + '\n');
+      if (sock.writable) sock.write(JSON.stringify(reply) + '\n');
     };
+    // The last word on a connection: whatever the client sends afterwards is dropped, never run. It is still read,
+    // so a client busy writing can finish and read the reply; one that never stops is cut off.
+    const hangUp = (code: string, message: string) => {
+      write({ id: null, error: { code, message } });
+      hungUp = true;
+      buf = '';
+      sock.end();
+      setTimeout(() => sock.destroy(), IDLE_MS).unref();
+    };
+    this.conns.add(sock);
     sock.setEncoding('utf8');
     sock.setTimeout(IDLE_MS, () => {
-      if (buf.length > 0) {
-        write({ id: null, error: { code: 'ETIMEDOUT', message: 'incomplete request: no newline within 30 s' } });
-        sock.end();
-      }
+      if (buf.length > 0) hangUp('ETIMEDOUT', 'incomplete request: no newline within 30 s');
     });
     sock.on('error', () => aborter.abort());
-    sock.on('close', () => aborter.abort());
+    sock.on('close', () => {
+      this.conns.delete(sock);
+      aborter.abort();
+    });
     sock.on('data', (chunk: string) => {
+      if (hungUp) return;
       buf += chunk;
       let nl: number;
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
+        // checked per line too: a long line whose newline arrives in the same chunk is still too long
+        if (line.length > MAX_REQUEST) return hangUp('ETOOBIG', `request longer than ${MAX_REQUEST} bytes`);
         if (line.trim()) void this.dispatch(line, write, aborter.signal);
       }
-      if (buf.length > MAX_REQUEST) {
-        write({ id: null, error: { code: 'ETOOBIG', message: `request longer than ${MAX_REQUEST} bytes` } });
-        buf = '';
-        sock.end();
-      }
+      if (buf.length > MAX_REQUEST) hangUp('ETOOBIG', `request longer than ${MAX_REQUEST} bytes`);
     });
   }
 

@@ -4,9 +4,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { call } from '../../reconciler/client.js';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const bin = (name: string) => path.join(root, 'bin', `${name}.js`);
+export const bin = (name: string) => path.join(root, 'bin', `${name}.js`);
 
 export interface Run {
   code: number | null;
@@ -46,9 +47,12 @@ export class Up {
     readonly spec: string,
     readonly stateDir: string,
     extraArgs: string[] = [],
+    /** `viaEnv`: pick the state directory with SYSMASTER_STATE_DIR instead of --state-dir. */
+    opts: { viaEnv?: boolean } = {},
   ) {
-    this.child = spawn(process.execPath, [bin('sysmaster'), '--state-dir', stateDir, 'up', spec, ...extraArgs], {
-      env: { ...process.env, NO_COLOR: '1' },
+    const where = opts.viaEnv ? [] : ['--state-dir', stateDir];
+    this.child = spawn(process.execPath, [bin('sysmaster'), ...where, 'up', spec, ...extraArgs], {
+      env: { ...process.env, NO_COLOR: '1', ...(opts.viaEnv ? { SYSMASTER_STATE_DIR: stateDir } : {}) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child.stdout!.on('data', (d) => (this.output += d));
@@ -84,6 +88,22 @@ export class Up {
     return JSON.parse(r.stdout) as T;
   }
 
+  /** One control-socket call, without starting a CLI: for observing state around the command under test. */
+  call<T>(method: string, params: object = {}): Promise<T> {
+    return call(path.join(this.stateDir, 'control.sock'), method, params) as Promise<T>;
+  }
+
+  /** Like until(), over the socket: cheap enough to poll tightly. */
+  async prop(unit: string, prop: string, ok: (v: string) => boolean, timeoutMs = 20_000): Promise<string> {
+    const t0 = Date.now();
+    for (;;) {
+      const v = (await this.call<Record<string, string>>('show', { unit }))[prop] ?? '';
+      if (ok(v)) return v;
+      if (Date.now() - t0 > timeoutMs) throw new Error(`${unit} ${prop} stayed ${JSON.stringify(v)}:\n${this.output}`);
+      await sleep(20);
+    }
+  }
+
   /** Poll a unit property until it satisfies `ok`. */
   async until(unit: string, prop: string, ok: (v: string) => boolean, timeoutMs = 20_000): Promise<string> {
     const t0 = Date.now();
@@ -104,6 +124,13 @@ export class Up {
 
   exited(): Promise<number | null> {
     return this.exitP;
+  }
+
+  /** The exit code, or 'running' when `up` is still running after `timeoutMs`. */
+  exitedWithin(timeoutMs: number): Promise<number | null | 'running'> {
+    // unref: a pending timer must not hold the test process open after `up` has exited
+    const late = new Promise<'running'>((r) => setTimeout(() => r('running'), timeoutMs).unref());
+    return Promise.race([this.exitP, late]);
   }
 }
 
