@@ -4,7 +4,7 @@
 // runs; its `always` list says where it goes once its work is done (systemd's service_enter_*() decisions); its
 // `on` list reacts to requests (START/STOP/RELOAD), to the runtime's answers (SPAWNED/EXIT/NOTIFY/PIDFILE) and to
 // its timer (TIMEOUT). Process ends are booked once, at the root (`reap`), so the states only decide.
-import { and, assign, not, setup } from 'xstate';
+import { and, assign, setup } from 'xstate';
 import type { Command, KillMode, ServiceConfig } from '../specs/types.js';
 import { EXIT_EXEC, exitListed, exitResult } from './exit.js';
 import { checkStart } from './ratelimit.js';
