@@ -134,6 +134,7 @@ function read(
     const line = typeof err.line === 'number' ? err.line + 1 : 1;
     problems.add({
       where: { file, line },
+      unit: tableAround(text, line),
       message: `invalid TOML: ${what}${err.col !== undefined ? ` (column ${err.col + 1})` : ''}`,
     });
     state.sources.push({ file, data: {}, lines: scanLines('') });
@@ -649,4 +650,15 @@ export function loadSpec(file: string, opts: LoadOptions = {}): Promise<SystemSp
 /** Like loadSpec, with the main file's text given; includes are read relative to `file`'s directory. */
 export function parseSpec(text: string, file: string, opts: LoadOptions = {}): Promise<SystemSpec> {
   return load(file, text, opts);
+}
+
+/** The unit whose table holds `line` (1-based), found by the nearest header above it: `[service.web]` → web.service. */
+function tableAround(text: string, line: number): string | undefined {
+  const lines = text.split('\n');
+  for (let i = Math.min(line, lines.length) - 1; i >= 0; i--) {
+    const m = /^\s*\[\s*([A-Za-z]+)\.("[^"]+"|[^.\]\s]+)/.exec(lines[i]);
+    if (m) return m[1] === 'manager' ? undefined : `${m[2].replace(/^"|"$/g, '')}.${m[1]}`;
+    if (/^\s*\[/.test(lines[i])) return undefined;
+  }
+  return undefined;
 }

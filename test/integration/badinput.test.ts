@@ -32,7 +32,6 @@ const cases: Case[] = [
     at: ['spec.toml', 6],
     unit: 'a.service',
     says: /invalid TOML.*expected/,
-    todo: 'the loader reports file:line and what the parser expected, but not the table the error is in',
   },
   {
     name: 'unknown key',
