@@ -10,6 +10,7 @@ import type { LogRecord } from '../reconciler/logs.js';
 import { formatValue, type UnitInfo, type UnitStatus } from '../reconciler/view.js';
 import { EXIT, fail } from './exit.js';
 import { ago, colours, stateDot, stateWord } from './style.js';
+import { parsePriority, parseTime } from './time.js';
 
 const c = colours();
 const program = new Command('sctl');
@@ -182,7 +183,20 @@ program
   .argument('[units...]')
   .option('-n, --lines <n>', 'how many recent lines', '100')
   .option('-f, --follow', 'keep printing new lines')
-  .action(async (units: string[], o: { lines: string; follow?: boolean }) => {
+  .option('-S, --since <time>', 'only records at or after TIME ("2026-11-27 10:00", "10:00", "today", "-5min")')
+  .option('-U, --until <time>', 'only records at or before TIME')
+  .option('-p, --priority <level>', 'only records this urgent or more (emerg..debug, or 0-7)')
+  .action(async (units: string[], o: { lines: string; follow?: boolean; since?: string; until?: string; priority?: string }) => {
+    let filter: { since?: number; until?: number; priority?: number };
+    try {
+      filter = {
+        since: o.since ? parseTime(o.since) : undefined,
+        until: o.until ? parseTime(o.until) : undefined,
+        priority: o.priority ? parsePriority(o.priority) : undefined,
+      };
+    } catch (err) {
+      fail(err);
+    }
     const format = program.opts().output as string;
     const print = (e: unknown) => {
       const r = e as LogRecord;
@@ -191,7 +205,7 @@ program
       // short (the default)
       out(`${c.dim(new Date(r.time).toISOString())} ${c.cyan(r.unit)}[${r.pid ?? '-'}]: ${r.message}`);
     };
-    await rpc('logs', { units, lines: Number(o.lines), follow: Boolean(o.follow) }, print);
+    await rpc('logs', { units, lines: Number(o.lines), follow: Boolean(o.follow), ...filter }, print);
   });
 
 program

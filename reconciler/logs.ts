@@ -7,7 +7,30 @@ export interface LogRecord {
   unit: string;
   pid: number | null;
   stream: 'stdout' | 'stderr' | 'manager';
+  /** syslog priority, 0 (emerg) to 7 (debug): a `<N>` prefix on the line (sd-daemon(3)), else 6 (info). */
+  priority: number;
   message: string;
+}
+
+/** What a writer gives: the priority is read off the message. */
+export type LogLine = Omit<LogRecord, 'priority'>;
+
+/** Which records a reader wants. */
+export interface LogFilter {
+  units: string[];
+  since?: number;
+  until?: number;
+  /** The least urgent priority shown (journalctl -p). */
+  priority?: number;
+}
+
+export function matches(r: LogRecord, f: LogFilter): boolean {
+  return (
+    (!f.units.length || f.units.includes(r.unit)) &&
+    (f.since === undefined || r.time >= f.since) &&
+    (f.until === undefined || r.time <= f.until) &&
+    (f.priority === undefined || r.priority <= f.priority)
+  );
 }
 
 type Listener = (r: LogRecord) => void;
@@ -28,7 +51,9 @@ export class LogStore {
     if (dir) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
-  add(r: LogRecord): void {
+  add(line: LogLine): void {
+    const m = /^<([0-7])>/.exec(line.message);
+    const r: LogRecord = m ? { ...line, priority: Number(m[1]), message: line.message.slice(3) } : { ...line, priority: 6 };
     let ring = this.rings.get(r.unit);
     if (!ring) this.rings.set(r.unit, (ring = []));
     ring.push(r);
@@ -37,10 +62,10 @@ export class LogStore {
     for (const l of this.listeners) l(r);
   }
 
-  /** The last `n` records of the given units (all units when empty), oldest first, interleaved by time. */
-  tail(units: string[], n: number): LogRecord[] {
-    const names = units.length ? units : [...this.rings.keys()];
-    const all = names.flatMap((u) => this.rings.get(u) ?? []);
+  /** The last `n` records that match, oldest first, interleaved by time. */
+  tail(filter: LogFilter, n: number): LogRecord[] {
+    const names = filter.units.length ? filter.units : [...this.rings.keys()];
+    const all = names.flatMap((u) => this.rings.get(u) ?? []).filter((r) => matches(r, filter));
     all.sort((a, b) => a.time - b.time);
     return n >= all.length ? all : all.slice(all.length - n);
   }

@@ -3,7 +3,7 @@ import type { JobMode, JobType } from '../transactions/types.js';
 import { completeUnitName } from '../units/index.js';
 import type { Daemon } from './daemon.js';
 import type { Handler } from './control.js';
-import type { LogRecord } from './logs.js';
+import { matches, type LogFilter, type LogRecord } from './logs.js';
 import { ControlError } from './protocol.js';
 import { unitInfo, unitProperties, unitStatus } from './view.js';
 import { killUnit } from './kill.js';
@@ -76,12 +76,13 @@ export function methods(d: Daemon, hooks: { exit(code: number): void }): Record<
     logs: async (p, ctx) => {
       const units = p.units ? names(p) : [];
       for (const n of units) d.unit(n);
+      const filter: LogFilter = { units, since: time(p.since, 'since'), until: time(p.until, 'until'), priority: level(p.priority) };
       const lines = typeof p.lines === 'number' ? p.lines : 100;
-      for (const r of d.logs.tail(units, lines)) ctx.emit(r);
+      for (const r of d.logs.tail(filter, lines)) ctx.emit(r);
       if (!p.follow) return null;
       await new Promise<void>((resolve) => {
         const off = d.logs.subscribe((r: LogRecord) => {
-          if (!units.length || units.includes(r.unit)) ctx.emit(r);
+          if (matches(r, filter)) ctx.emit(r);
         });
         ctx.signal.addEventListener('abort', () => {
           off();
@@ -122,4 +123,16 @@ function strings(v: unknown, name: string): string[] {
     throw new ControlError('EPARAMS', `"${name}" must be an array of strings`);
   }
   return v as string[];
+}
+
+function time(v: unknown, name: string): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ControlError('EPARAMS', `"${name}" must be milliseconds since the epoch`);
+  return v;
+}
+
+function level(v: unknown): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 7) throw new ControlError('EPARAMS', '"priority" must be 0 to 7');
+  return v;
 }

@@ -55,7 +55,7 @@ export function unitStatus(d: Daemon, u: Unit, lines: number): UnitStatus {
     exitSignal: exit?.signal ?? null,
     file: u.spec.where.file,
     line: u.spec.where.line,
-    logs: d.logs.tail([u.name], lines),
+    logs: d.logs.tail({ units: [u.name] }, lines),
   };
 }
 
