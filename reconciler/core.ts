@@ -7,6 +7,7 @@ import { NotifySocket } from './notify.js';
 import { statePaths } from './paths.js';
 import { ControlError } from './protocol.js';
 import { Reaper } from './reaper.js';
+import { spawnOffThread } from './spawn.js';
 import { setChildSubreaper } from './sys.js';
 
 export interface CoreOptions {
@@ -38,6 +39,7 @@ export async function startCore(opts: CoreOptions): Promise<Core> {
   const reaper = new Reaper();
   reaper.on('exit', (info) => daemon.effects.reaped(info));
   reaper.start();
+  spawnOffThread(true); // services are posix_spawn'ed on libuv's pool: the loop is not blocked per spawn
   const notify = NotifySocket.open(paths.notify);
   notify.on('message', (m) => daemon.effects.notify(m));
   const server = new ControlServer(methods(daemon, { exit: (code) => opts.onExit?.(code) }));

@@ -7,7 +7,7 @@ import type { Daemon, Unit } from './daemon.js';
 import { readEnvironmentFile } from './envfile.js';
 import { killUnit, signalGroup } from './kill.js';
 import { isAlive, parentOf, sessionOf } from './proc.js';
-import { spawnProcess } from './spawn.js';
+import { afterSpawns, spawnProcess } from './spawn.js';
 import { resolveUser } from './users.js';
 
 interface SpawnParams {
@@ -160,7 +160,11 @@ export class Effects {
     // systemd-notify's BARRIER=1 only asks us to read what came before; its fd is already closed.
     if (Object.keys(msg.fields).every((k) => k === 'BARRIER')) return;
     const hit = this.senderOf(msg.pid);
-    if (!hit) return this.d.note(`notify message from pid ${msg.pid} ignored: no unit owns it`);
+    if (!hit) {
+      // The sender may be a child whose off-thread spawn has not reported its pid yet.
+      if (afterSpawns(() => this.notify(msg))) return;
+      return this.d.note(`notify message from pid ${msg.pid} ignored: no unit owns it`);
+    }
     const { u, relation } = hit;
     const cfg = u.spec.config as ServiceConfig;
     const allowed =

@@ -1,18 +1,26 @@
 // Starting one service process: systemd's command-line expansion, an executable looked up and checked up front
 // (so the error names the path), its own session, exactly the environment given, and output wired as the spec says.
 //
-// child_process.spawn, so libuv owns (and reaps) these pids; importing reaper.ts first registers them.
-//
-// Signal dispositions, checked on this machine (Node 20.20, libuv 1.46): Node ignores SIGPIPE and SIGXFSZ, but
-// libuv resets every signal to SIG_DFL and unblocks the mask in the child before exec, so a service sees
-// SigIgn: 0 in /proc/self/status (test/os/spawn.test.ts asserts it). Nothing to fix here.
-import './reaper.js';
+// Two ways, one contract (test/os/spawn.test.ts runs the same suite over each):
+// - posix_spawn (sys.ts), whenever a Reaper runs. glibc's clone(CLONE_VM | CLONE_VFORK) copies no page tables, so
+//   it blocks the main thread well under a millisecond, where libuv's fork blocks it for several, more the bigger
+//   our RSS. libuv knows nothing of these pids: the Reaper reaps them and hands each exit back (expectExit in
+//   reaper.ts). Without a started Reaper nobody would reap them, which is the one reason to fall back. The
+//   attributes give a new session, every signal at SIG_DFL (Node ignores SIGPIPE and SIGXFSZ) and an empty mask;
+//   the child gets fds 0–2 and nothing else. spawnOffThread moves the call to a pool thread.
+// - child_process.spawn, for User=/Group= (posix_spawn cannot switch ids) and when no Reaper runs. libuv owns and
+//   reaps these pids (importing reaper.ts first registers them) and, checked here (Node 20.20, libuv 1.46), resets
+//   every signal to SIG_DFL and unblocks the mask before exec. Fds of ours without close-on-exec do leak here.
+import { expectExit, reaperRunning } from './reaper.js';
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { accessSync, closeSync, constants as fsc, openSync, statSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
 import type { ExitInfo } from '../machines/types.js';
 import type { OutputTarget } from '../specs/types.js';
 import { LineSplitter } from './output.js';
+import { pipe, posixSpawn, posixSpawnAsync, type SpawnRequest } from './sys.js';
 
 /** A process could not be started. `code` is the errno name (ENOENT, EACCES, EPERM, ...). */
 export class SpawnError extends Error {
@@ -34,6 +42,7 @@ const reasons: Record<string, string> = {
   EPERM: 'operation not permitted',
   ELOOP: 'too many symbolic links',
   ENOEXEC: 'exec format error',
+  E2BIG: 'argument list too long',
 };
 function spawnError(err: unknown, what: string): SpawnError {
   const code = (err as NodeJS.ErrnoException)?.code ?? 'EINVAL';
@@ -178,13 +187,16 @@ export interface SpawnOptions {
 }
 
 export interface SpawnHandle {
-  /** Set as soon as the process exists (synchronously when spawnProcess returns, unless it failed). */
+  /**
+   * Set as soon as the process exists: synchronously when spawnProcess returns, except with spawnOffThread, where
+   * it is set just before `spawned` resolves. Undefined when it failed.
+   */
   pid: number | undefined;
   /** The pid, once exec succeeded; rejects with a SpawnError. Never an unhandled rejection if ignored. */
   spawned: Promise<number>;
   /**
-   * How the process ended. `core` is always false: libuv does not pass WCOREDUMP on. Rejects like `spawned`
-   * when the process never ran.
+   * How the process ended. `core` is always false on the child_process path: libuv does not pass WCOREDUMP on.
+   * Rejects like `spawned` when the process never ran.
    */
   exited: Promise<ExitInfo>;
   /**
@@ -203,10 +215,13 @@ const openFlags: Record<'file' | 'append' | 'truncate', number> = {
   append: fsc.O_WRONLY | fsc.O_CREAT | fsc.O_APPEND | fsc.O_NOCTTY,
 };
 
-/** stdio for stdout and stderr; opened files are returned to be closed once the child has its copies. */
-function openOutputs(out: OutputTarget, err: OutputTarget): { stdio: StdioOptions; opened: number[] } {
+/** Where fd 1 or 2 goes, as child_process spells it; a number is a file we opened. */
+type Wiring = 'pipe' | 'inherit' | 'ignore' | number;
+
+/** Wiring for stdout and stderr; opened files are returned to be closed once the child has its copies. */
+function openOutputs(out: OutputTarget, err: OutputTarget): { stdio: [Wiring, Wiring]; opened: number[] } {
   const opened: number[] = [];
-  const one = (t: OutputTarget, name: string): 'pipe' | 'inherit' | 'ignore' | number => {
+  const one = (t: OutputTarget, name: string): Wiring => {
     switch (t.kind) {
       case 'journal':
         return 'pipe';
@@ -229,7 +244,7 @@ function openOutputs(out: OutputTarget, err: OutputTarget): { stdio: StdioOption
   // The same file for both shares one open file description, as systemd does: two would overwrite each other.
   const sameFile = out.kind === err.kind && 'path' in out && 'path' in err && out.path === err.path;
   const e = sameFile ? o : one(err, 'StandardError');
-  return { stdio: ['ignore', o, e], opened };
+  return { stdio: [o, e], opened };
 }
 
 function checkCwd(cwd: string): void {
@@ -262,10 +277,12 @@ function failed(err: SpawnError): SpawnHandle {
   return { pid: undefined, spawned: spawned.promise, exited: exited.promise, drained: Promise.resolve() };
 }
 
-function capture(child: ChildProcess, opts: SpawnOptions): Promise<void> {
+type Stream = 'stdout' | 'stderr';
+
+/** Journal streams to onLine, line by line; resolves once every stream has closed. */
+function capture(streams: [Stream, Readable | null][], opts: SpawnOptions): Promise<void> {
   const ends: Promise<void>[] = [];
-  for (const stream of ['stdout', 'stderr'] as const) {
-    const readable = child[stream];
+  for (const [stream, readable] of streams) {
     if (!readable) continue;
     const lines = new LineSplitter((line) => opts.onLine?.(stream, line));
     readable.on('data', (chunk: Buffer) => lines.push(chunk));
@@ -283,31 +300,56 @@ function capture(child: ChildProcess, opts: SpawnOptions): Promise<void> {
   return Promise.all(ends).then(() => {});
 }
 
+/** What either path starts, checked up front. */
+interface Command {
+  file: string;
+  argv0: string;
+  args: string[];
+  env: Record<string, string>;
+}
+
+function prepare(opts: SpawnOptions): Command {
+  const env: Record<string, string> = { ...opts.env, ...opts.extraEnv };
+  if (opts.notifySocket) env.NOTIFY_SOCKET = opts.notifySocket;
+  if (opts.argv.length === 0) throw new SpawnError('EINVAL', 'empty command line (EINVAL)');
+  if (opts.uid !== undefined && opts.gid === undefined) {
+    throw new SpawnError('EINVAL', `uid ${opts.uid} given without a gid (EINVAL)`);
+  }
+  if (opts.cwd) checkCwd(opts.cwd);
+  const file = resolveExecutable(opts.argv[0], env.PATH, opts.cwd);
+  const args = expandArgv(opts.argv.slice(1), env);
+  // C strings end at a NUL: the process would get something else than what was asked.
+  for (const s of [opts.argv[0], ...args, ...Object.entries(env).flat()]) {
+    if (s.includes('\0')) {
+      throw new SpawnError('EINVAL', `${JSON.stringify(s)}: NUL byte in an argument or variable (EINVAL)`);
+    }
+  }
+  return { file, argv0: opts.argv[0], args, env };
+}
+
 /**
  * Start a process in its own session and process group (pgid = pid, so kill(-pid) reaches its children).
  * Never throws: every failure arrives as a rejected `spawned`/`exited`.
  */
 export function spawnProcess(opts: SpawnOptions): SpawnHandle {
-  const env: Record<string, string> = { ...opts.env, ...opts.extraEnv };
-  if (opts.notifySocket) env.NOTIFY_SOCKET = opts.notifySocket;
-  let file: string;
-  let args: string[];
-  let stdio: StdioOptions;
-  let opened: number[];
+  let cmd: Command;
   try {
-    if (opts.argv.length === 0) throw new SpawnError('EINVAL', 'empty command line (EINVAL)');
-    if (opts.uid !== undefined && opts.gid === undefined) {
-      throw new SpawnError('EINVAL', `uid ${opts.uid} given without a gid (EINVAL)`);
-    }
-    if (opts.cwd) checkCwd(opts.cwd);
-    file = resolveExecutable(opts.argv[0], env.PATH, opts.cwd);
-    args = expandArgv(opts.argv.slice(1), env);
-    ({ stdio, opened } = openOutputs(opts.stdout, opts.stderr));
+    cmd = prepare(opts);
   } catch (err) {
     return failed(err instanceof SpawnError ? err : spawnError(err, opts.argv[0] ?? ''));
   }
+  const fast = opts.uid === undefined && opts.gid === undefined && reaperRunning();
+  return fast ? viaPosixSpawn(cmd, opts) : viaChildProcess(cmd, opts);
+}
 
-  let argv0 = opts.argv[0];
+function viaChildProcess(cmd: Command, opts: SpawnOptions): SpawnHandle {
+  let out: ReturnType<typeof openOutputs>;
+  try {
+    out = openOutputs(opts.stdout, opts.stderr);
+  } catch (err) {
+    return failed(err as SpawnError);
+  }
+  let { file, argv0, args } = cmd;
   let ids: { uid?: number; gid?: number } = { uid: opts.uid, gid: opts.gid };
   const extraGroups = (opts.groups ?? []).filter((g) => g !== opts.gid);
   if (opts.uid !== undefined && extraGroups.length > 0) {
@@ -322,11 +364,12 @@ export function spawnProcess(opts: SpawnOptions): SpawnHandle {
 
   let child: ChildProcess;
   try {
-    child = spawn(file, args, { argv0, env, cwd: opts.cwd, ...ids, stdio, detached: true });
+    const stdio: StdioOptions = ['ignore', ...out.stdio];
+    child = spawn(file, args, { argv0, env: cmd.env, cwd: opts.cwd, ...ids, stdio, detached: true });
   } catch (err) {
     return failed(spawnError(err, `cannot start ${file}${opts.uid !== undefined ? ` as uid ${opts.uid}` : ''}`));
   } finally {
-    for (const fd of opened) closeSync(fd);
+    for (const fd of out.opened) closeSync(fd);
   }
 
   const spawned = deferred<number>();
@@ -341,5 +384,209 @@ export function spawnProcess(opts: SpawnOptions): SpawnHandle {
     spawned.reject(e);
     exited.reject(e);
   });
-  return { pid: child.pid, spawned: spawned.promise, exited: exited.promise, drained: capture(child, opts) };
+  const drained = capture(
+    [
+      ['stdout', child.stdout],
+      ['stderr', child.stderr],
+    ],
+    opts,
+  );
+  return { pid: child.pid, spawned: spawned.promise, exited: exited.promise, drained };
+}
+
+/** Off the main thread: see spawnOffThread. */
+let offThread = false;
+
+/**
+ * Run posix_spawn on a libuv pool thread: the main thread then spends about 0.1 ms per spawn instead of about
+ * 0.7 ms (bench/spawn.ts). The price, and why it is off by default: the child runs, and may send sd_notify
+ * messages, before its `spawned` resolves and `pid` is set, so a message from a pid nobody knows yet may come from
+ * a child of ours. Turn it on only where such messages are retried through afterSpawns.
+ */
+export function spawnOffThread(on: boolean): void {
+  offThread = on;
+}
+
+/**
+ * At most this many spawns on pool threads at once; more wait their turn. Each holds one of libuv's 4 pool
+ * threads (fs calls need them too) until its exec, koffi refuses more than 256 queued async calls, and a waiting
+ * spawn holds no fd yet. bench/spawn.ts: 2 beat 1 and matched 4 and 8.
+ */
+const MAX_IN_FLIGHT = 2;
+let inFlight = 0;
+const waiting: (() => void)[] = [];
+/** Off-thread spawns, numbered as asked for; those whose `spawned` has not resolved or rejected yet. */
+let asked = 0;
+const unsettled = new Set<number>();
+const retries: { after: number; retry: () => void }[] = [];
+
+function settled(id: number): void {
+  unsettled.delete(id);
+  const first = unsettled.size ? Math.min(...unsettled) : Infinity;
+  for (let i = retries.length - 1; i >= 0; i--) {
+    if (retries[i].after < first) {
+      // After the `spawned` reactions (microtasks) of callers: they record the pid there.
+      setImmediate(retries[i].retry);
+      retries.splice(i, 1);
+    }
+  }
+}
+
+/**
+ * For a message from a pid nobody knows: when spawns asked for so far are still under way off the main thread
+ * (one of them may be its sender), calls `retry` once they have all settled and the callers' `spawned` handlers
+ * have run, and returns true. Returns false when there are none.
+ */
+export function afterSpawns(retry: () => void): boolean {
+  if (unsettled.size === 0) return false;
+  retries.push({ after: asked, retry });
+  return true;
+}
+
+function schedule(job: (done: () => void) => void): void {
+  const run = () => {
+    inFlight++;
+    job(() => {
+      inFlight--;
+      waiting.shift()?.();
+    });
+  };
+  if (inFlight < MAX_IN_FLIGHT) run();
+  else waiting.push(run);
+}
+
+/** fds 0–2 for posix_spawn: our journal pipes' read ends, and what to close once the child has its copies. */
+interface PosixStdio {
+  stdio: SpawnRequest['stdio'];
+  reads: [Stream, number][];
+  close: number[];
+}
+
+function posixStdio(opts: SpawnOptions): PosixStdio {
+  const { stdio, opened } = openOutputs(opts.stdout, opts.stderr);
+  const io: PosixStdio = { stdio: [null, null, null], reads: [], close: opened };
+  try {
+    for (const fd of [1, 2] as const) {
+      const w = stdio[fd - 1];
+      if (w === 'pipe') {
+        const [read, write] = pipe();
+        io.reads.push([fd === 1 ? 'stdout' : 'stderr', read]);
+        io.close.push(write);
+        io.stdio[fd] = write;
+      } else {
+        io.stdio[fd] = w === 'inherit' ? fd : w === 'ignore' ? null : w;
+      }
+    }
+  } catch (err) {
+    for (const fd of [...io.close, ...io.reads.map(([, r]) => r)]) closeSync(fd);
+    throw spawnError(err, 'output pipe');
+  }
+  return io;
+}
+
+/** A failed posix_spawn: the working directory if it has gone since it was checked, else the executable. */
+function launchError(err: unknown, file: string, cwd: string | undefined): SpawnError {
+  if (cwd) {
+    try {
+      checkCwd(cwd);
+    } catch (e) {
+      return e as SpawnError;
+    }
+  }
+  return spawnError(err, file);
+}
+
+/**
+ * Children of ours that have not exited keep the event loop alive, as a ChildProcess does: their exits come from
+ * the Reaper's SIGCHLD handler, which does not.
+ */
+let living = 0;
+let keepAlive: NodeJS.Timeout | undefined;
+function hold(): void {
+  if (living++ === 0) keepAlive = setInterval(() => {}, 0x7fffffff);
+}
+function release(): void {
+  if (--living === 0) clearInterval(keepAlive);
+}
+
+function viaPosixSpawn(cmd: Command, opts: SpawnOptions): SpawnHandle {
+  const spawned = deferred<number>();
+  const exited = deferred<ExitInfo>();
+  hold();
+  exited.promise.then(release, release);
+  let drain!: () => void;
+  const handle: SpawnHandle = {
+    pid: undefined,
+    spawned: spawned.promise,
+    exited: exited.promise,
+    drained: new Promise((res) => (drain = res)),
+  };
+  const fail = (err: SpawnError) => {
+    spawned.reject(err);
+    exited.reject(err);
+    drain();
+  };
+  const off = offThread;
+  // The fds are made only when the spawn's turn comes: 300 waiting spawns would hold 1,200.
+  const start = (next: () => void) => {
+    let io: PosixStdio;
+    try {
+      io = posixStdio(opts);
+    } catch (err) {
+      fail(err as SpawnError);
+      return next();
+    }
+    const req: SpawnRequest = {
+      path: cmd.file,
+      argv: [cmd.argv0, ...cmd.args],
+      env: Object.entries(cmd.env).map(([k, v]) => `${k}=${v}`),
+      cwd: opts.cwd,
+      stdio: io.stdio,
+    };
+    const expected = expectExit();
+    const finish = (err: Error | null, pid: number) => {
+      for (const fd of io.close) closeSync(fd);
+      next();
+      if (err) {
+        expected.cancel();
+        for (const [, fd] of io.reads) closeSync(fd);
+        return fail(launchError(err, cmd.file, opts.cwd));
+      }
+      handle.pid = pid;
+      const streams = io.reads.map(([stream, fd]): [Stream, Readable] => [
+        stream,
+        new Socket({ fd, readable: true, writable: false }),
+      ]);
+      void capture(streams, opts).then(drain);
+      spawned.resolve(pid);
+      expected.watch(pid, (info) => exited.resolve(info));
+    };
+    if (off) {
+      try {
+        posixSpawnAsync(req, finish);
+      } catch (err) {
+        finish(err as Error, 0);
+      }
+      return;
+    }
+    let pid: number;
+    try {
+      pid = posixSpawn(req);
+    } catch (err) {
+      return finish(err as Error, 0);
+    }
+    finish(null, pid);
+  };
+  if (!off) {
+    start(() => {});
+  } else {
+    const id = ++asked;
+    unsettled.add(id);
+    spawned.promise.then(
+      () => settled(id),
+      () => settled(id),
+    );
+    schedule(start);
+  }
+  return handle;
 }

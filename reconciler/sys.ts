@@ -1,5 +1,6 @@
 // The few Linux system calls Node does not offer, through koffi. koffi is loaded on first use (about 12 ms), so
 // code paths that never reap or touch the notify socket never pay for it. x86_64/aarch64 Linux layouts only.
+import { constants as fsc } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 
@@ -46,7 +47,27 @@ interface Libc {
   recvmsg: (fd: number, msg: bigint, flags: number) => number;
   sendmsg: (fd: number, msg: bigint, flags: number) => number;
   close: (fd: number) => number;
+  pipe2: (fds: Int32Array, flags: number) => number;
+  posixSpawn: SpawnFn & { async: (...args: [...Parameters<SpawnFn>, (err: unknown, r: number) => void]) => void };
+  faInit: (fa: Buffer) => number;
+  faDestroy: (fa: Buffer) => number;
+  faDup2: (fa: Buffer, fd: number, newfd: number) => number;
+  faOpen: (fa: Buffer, fd: number, path: string, flags: number, mode: number) => number;
+  faChdir: (fa: Buffer, path: string) => number;
+  faClosefrom: (fa: Buffer, from: number) => number;
+  attrInit: (attr: Buffer) => number;
+  attrFlags: (attr: Buffer, flags: number) => number;
+  attrSigDefault: (attr: Buffer, set: Buffer) => number;
+  attrSigMask: (attr: Buffer, set: Buffer) => number;
 }
+type SpawnFn = (
+  pid: number[],
+  path: string,
+  fa: Buffer,
+  attr: Buffer,
+  argv: (string | null)[],
+  envp: (string | null)[],
+) => number;
 
 let libc: Libc | undefined;
 function sys(): Libc {
@@ -64,6 +85,22 @@ function sys(): Libc {
     recvmsg: c.func('long recvmsg(int, void *, int)'),
     sendmsg: c.func('long sendmsg(int, const void *, int)'),
     close: c.func('int close(int)'),
+    pipe2: c.func('int pipe2(_Out_ int *fds, int flags)'),
+    posixSpawn: c.func(
+      'int posix_spawn(_Out_ int *pid, const char *path, const void *fa, const void *attr, ' +
+        'const char **argv, const char **envp)',
+    ),
+    faInit: c.func('int posix_spawn_file_actions_init(void *)'),
+    faDestroy: c.func('int posix_spawn_file_actions_destroy(void *)'),
+    faDup2: c.func('int posix_spawn_file_actions_adddup2(void *, int, int)'),
+    faOpen: c.func('int posix_spawn_file_actions_addopen(void *, int, const char *, int, uint32_t)'),
+    // addchdir_np needs glibc ≥ 2.29, addclosefrom_np ≥ 2.34 (Debian 12 has 2.36).
+    faChdir: c.func('int posix_spawn_file_actions_addchdir_np(void *, const char *)'),
+    faClosefrom: c.func('int posix_spawn_file_actions_addclosefrom_np(void *, int)'),
+    attrInit: c.func('int posix_spawnattr_init(void *)'),
+    attrFlags: c.func('int posix_spawnattr_setflags(void *, short)'),
+    attrSigDefault: c.func('int posix_spawnattr_setsigdefault(void *, const void *)'),
+    attrSigMask: c.func('int posix_spawnattr_setsigmask(void *, const void *)'),
   };
   return libc;
 }
@@ -129,6 +166,126 @@ export function decodeStatus(raw: number): { code: number | null; signal: string
   const sig = raw & 0x7f;
   if (sig === 0) return { code: (raw >> 8) & 0xff, signal: null, core: false };
   return { code: null, signal: signalName(sig), core: (raw & 0x80) !== 0 };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Process creation. glibc's posix_spawn (2.36 here) clones with CLONE_VM | CLONE_VFORK: no page tables are copied,
+// so unlike libuv's fork its cost does not grow with our RSS, and a failed exec comes back as its return value.
+// Only the calling thread waits for the exec; posixSpawnAsync makes that a libuv pool thread.
+
+const O_CLOEXEC = 0o2000000; // not in fs.constants
+
+/** A pipe, both ends close-on-exec: [read end, write end]. */
+export function pipe(): [number, number] {
+  const fds = new Int32Array(2);
+  if (sys().pipe2(fds, O_CLOEXEC) !== 0) fail('pipe2');
+  return [fds[0], fds[1]];
+}
+
+/** What posix_spawn runs. The child gets fds 0–2 and nothing else, whatever close-on-exec flags our fds carry. */
+export interface SpawnRequest {
+  /** An absolute path: posix_spawn does no PATH search. */
+  path: string;
+  argv: string[];
+  /** `NAME=value` strings: the whole environment. */
+  env: string[];
+  cwd?: string;
+  /**
+   * What fds 0, 1 and 2 are: one of our fds, duplicated (each must be that same number or ≥ 3, so no dup2 clobbers
+   * another's source), or null for /dev/null.
+   */
+  stdio: [number | null, number | null, number | null];
+}
+
+// spawn.h; POSIX_SPAWN_SETSID needs glibc ≥ 2.26.
+const POSIX_SPAWN_SETSIGDEF = 0x04;
+const POSIX_SPAWN_SETSIGMASK = 0x08;
+const POSIX_SPAWN_SETSID = 0x80;
+// posix_spawnattr_t and posix_spawn_file_actions_t on 64-bit glibc.
+const ATTR_SIZE = 336;
+const FILE_ACTIONS_SIZE = 80;
+const SIGSET_SIZE = 128;
+
+let attr: Buffer | undefined;
+/** Own session and process group, every signal at its default, none blocked. Read-only, so shared by all spawns. */
+function spawnAttr(): Buffer {
+  if (attr) return attr;
+  const c = sys();
+  const a = Buffer.alloc(ATTR_SIZE);
+  // Every bit, not sigfillset(): that leaves out glibc's internal signals 32 and 33, which the child would then
+  // get as SIG_IGN and pass on to what it execs.
+  const all = Buffer.alloc(SIGSET_SIZE, 0xff);
+  const none = Buffer.alloc(SIGSET_SIZE);
+  check('posix_spawnattr_init', c.attrInit(a));
+  const flags = POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
+  check('posix_spawnattr_setflags', c.attrFlags(a, flags));
+  check('posix_spawnattr_setsigdefault', c.attrSigDefault(a, all));
+  check('posix_spawnattr_setsigmask', c.attrSigMask(a, none));
+  return (attr = a);
+}
+
+/** posix_spawn* functions return an errno instead of setting it. */
+function check(call: string, r: number, detail = ''): void {
+  if (r !== 0) throw new SysError(call, r, detail);
+}
+
+function fileActions(req: SpawnRequest): Buffer {
+  const c = sys();
+  const fa = Buffer.alloc(FILE_ACTIONS_SIZE);
+  check('posix_spawn_file_actions_init', c.faInit(fa));
+  try {
+    req.stdio.forEach((from, fd) => {
+      if (from === null) {
+        const access = fd === 0 ? fsc.O_RDONLY : fsc.O_WRONLY;
+        check('posix_spawn_file_actions_addopen', c.faOpen(fa, fd, '/dev/null', access, 0));
+      } else {
+        // dup2 onto itself clears close-on-exec (glibc ≥ 2.29): an inherited stdio fd survives the exec.
+        check('posix_spawn_file_actions_adddup2', c.faDup2(fa, from, fd));
+      }
+    });
+    if (req.cwd) check('posix_spawn_file_actions_addchdir_np', c.faChdir(fa, req.cwd));
+    // An fd some code opened without close-on-exec, maybe on the main thread while a worker spawns, stays ours.
+    check('posix_spawn_file_actions_addclosefrom_np', c.faClosefrom(fa, 3));
+  } catch (err) {
+    c.faDestroy(fa);
+    throw err;
+  }
+  return fa;
+}
+
+function spawnArgs(req: SpawnRequest): Parameters<SpawnFn> {
+  return [[0], req.path, fileActions(req), spawnAttr(), [...req.argv, null], [...req.env, null]];
+}
+
+/** posix_spawn on this thread, which waits until the child has exec'd (or failed to). Throws a SysError. */
+export function posixSpawn(req: SpawnRequest): number {
+  const args = spawnArgs(req);
+  try {
+    check('posix_spawn', sys().posixSpawn(...args), req.path);
+    return args[0][0];
+  } finally {
+    sys().faDestroy(args[2]);
+  }
+}
+
+/**
+ * posix_spawn on a libuv pool thread; `done` runs on this one. Throws only when the request cannot be queued.
+ * Until `done` runs, the child may already have exited and been reaped (see expectExit in reaper.ts).
+ */
+export function posixSpawnAsync(req: SpawnRequest, done: (err: Error | null, pid: number) => void): void {
+  const c = sys();
+  const args = spawnArgs(req);
+  try {
+    c.posixSpawn.async(...args, (err, r) => {
+      c.faDestroy(args[2]);
+      if (err) done(err instanceof Error ? err : new Error(String(err)), 0);
+      else if (r !== 0) done(new SysError('posix_spawn', r, req.path), 0);
+      else done(null, args[0][0]);
+    });
+  } catch (err) {
+    c.faDestroy(args[2]);
+    throw err;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------

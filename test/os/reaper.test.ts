@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { ExitInfo } from '../../machines/types.js';
-import { Reaper, isLibuvChild } from '../../reconciler/reaper.js';
-import { decodeStatus, setChildSubreaper } from '../../reconciler/sys.js';
+import { Reaper, expectExit, isLibuvChild } from '../../reconciler/reaper.js';
+import { decodeStatus, posixSpawn, setChildSubreaper } from '../../reconciler/sys.js';
 import { isAlive } from '../../reconciler/proc.js';
 import { sh, tempDir, until } from './fixtures/helpers.js';
 
@@ -92,4 +92,46 @@ t.test('reapAll collects children that died while nobody listened', async (t) =>
   t.equal(other.reapAll(), 1, 'one pass reaps it');
   t.same(got, [{ pid: r.pid, code: 9, signal: null, core: false }]);
   t.equal(other.reapAll(), 0, 'nothing left');
+});
+
+t.test('expectExit: the spawner gets the exit, whether its spawn returns before or after the reap', async (t) => {
+  // Both orders, forced: no Reaper listens, and passes run by hand.
+  reaper.stop();
+  t.teardown(() => reaper.start());
+  const other = new Reaper();
+  const emitted: number[] = [];
+  other.on('exit', (i) => emitted.push(i.pid));
+  const zombie = async (script: string) => {
+    const pid = posixSpawn({ path: '/bin/sh', argv: ['sh', '-c', script], env: [], stdio: [null, null, null] });
+    await until(() => !isAlive(pid), 'the child to exit');
+    return pid;
+  };
+
+  const early = expectExit();
+  const a = await zombie('exit 7');
+  other.reapAll();
+  t.ok(emitted.includes(a), 'reaped before its pid was known: emitted as an unknown exit');
+  const gotA: ExitInfo[] = [];
+  early.watch(a, (i) => gotA.push(i));
+  t.same(gotA, [{ pid: a, code: 7, signal: null, core: false }], 'and kept for the spawner');
+
+  const late = expectExit();
+  const b = await zombie('kill -TERM $$');
+  const gotB: ExitInfo[] = [];
+  late.watch(b, (i) => gotB.push(i));
+  t.same(gotB, [], 'not reaped yet');
+  other.reapAll();
+  t.same(gotB, [{ pid: b, code: null, signal: 'SIGTERM', core: false }], 'reaped after: delivered');
+  t.notOk(emitted.includes(b), 'and not emitted');
+
+  // An exit kept for one spawn is not claimed by a spawn that started after it was reaped (a reused pid).
+  const first = expectExit();
+  const c = await zombie('exit 1');
+  other.reapAll();
+  const second = expectExit();
+  const gotC: ExitInfo[] = [];
+  second.watch(c, (i) => gotC.push(i));
+  t.same(gotC, [], 'an older exit of the same pid is not this child’s');
+  first.cancel(); // c's watcher is left behind: harmless, as this file spawns nothing after it
+
 });
