@@ -5,7 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import TOML from '@iarna/toml';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { type SpecProblem, SpecError } from './errors.js';
 import { defaultPath, programProblem } from './executables.js';
 import { expandGlob } from './glob.js';
@@ -13,7 +14,8 @@ import { cycleText, type Edge, findCycles } from './graph.js';
 import { type KeyDef, managerKeys, unitKeys as defaultUnitKeys } from './keys.js';
 import { type Check, describe, isTable, kinds } from './kinds.js';
 import { type Lines, scanLines } from './lines.js';
-import { buildSchema } from './schema.js';
+import { ajvOptions, buildSchema } from './schema.js';
+import precompiled from './schema-check.js';
 import { suggest } from './suggest.js';
 import type { Command, ManagerConfig, OutputTarget, ServiceConfig, SystemSpec, UnitSpec, Where } from './types.js';
 
@@ -67,9 +69,12 @@ function ownerOf(file: string, at: readonly string[], types: readonly string[]):
 const validators = new WeakMap<object, ValidateFunction>();
 
 function validatorFor(unitKeys: Record<string, KeyDef[]>): ValidateFunction {
+  if (unitKeys === defaultUnitKeys) return precompiled as unknown as ValidateFunction;
   let v = validators.get(unitKeys);
   if (!v) {
-    v = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile(buildSchema(unitKeys));
+    // Only other key tables (tests, future types) pay for loading and running Ajv's compiler.
+    const { Ajv } = createRequire(import.meta.url)('ajv') as typeof import('ajv');
+    v = new Ajv(ajvOptions).compile(buildSchema(unitKeys));
     validators.set(unitKeys, v);
   }
   return v;

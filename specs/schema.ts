@@ -59,3 +59,6 @@ export function buildSchema(unitKeys: Record<string, KeyDef[]> = defaultUnitKeys
     },
   };
 }
+
+/** How the loader's Ajv is set up; the precompiled check (specs/schema-check.ts) is built with the same. */
+export const ajvOptions = { allErrors: true, strict: true, allowUnionTypes: true } as const;
