@@ -11,7 +11,7 @@ const ok = '[service.ok]\nExecStart = "/bin/true"\n';
 t.test('malformed TOML: file and line from the parser', async (t) => {
   const p = await problem('[service.web]\nExecStart = "/bin/true"\nRestart = \n');
   t.match(p, { where: at(3), message: /^invalid TOML: .*expecting/ });
-  t.notOk(p.unit);
+  t.equal(p.unit, 'web.service', 'the table the error stands in');
   const dup = await problem('[service.web]\nExecStart = "/bin/true"\nExecStart = "/bin/false"\n');
   t.match(dup, { where: at(3), message: /invalid TOML: Can't redefine existing key/ });
 });
