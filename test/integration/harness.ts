@@ -51,7 +51,7 @@ export class Up {
     opts: { viaEnv?: boolean } = {},
   ) {
     const where = opts.viaEnv ? [] : ['--state-dir', stateDir];
-    this.child = spawn(process.execPath, [bin('sysmaster'), ...where, 'up', spec, ...extraArgs], {
+    this.child = spawn(bin('sysmaster'), [...where, 'up', spec, ...extraArgs], {
       env: { ...process.env, NO_COLOR: '1', ...(opts.viaEnv ? { SYSMASTER_STATE_DIR: stateDir } : {}) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
