@@ -8,6 +8,7 @@ import { readEnvironmentFile } from './envfile.js';
 import { killUnit, signalGroup } from './kill.js';
 import { isAlive, parentOf, sessionOf } from './proc.js';
 import { afterSpawns, spawnProcess } from './spawn.js';
+import { closeFd, pidfdOpen, pollReadable, type PollWatch } from './sys.js';
 import { resolveUser } from './users.js';
 
 interface SpawnParams {
@@ -33,6 +34,8 @@ export class Effects {
   /** The main and control pids of every unit, as its machine last said (kept by track()). */
   private owners = new Map<number, { u: Unit; role: ProcRole }>();
   private tracked = new Map<string, { main: number | null; control: number | null }>();
+  /** pidfd watches on main processes that are not our children. */
+  private watches = new Map<number, { fd: number; watch: PollWatch }>();
   /** Sessions we created (each spawned process leads one), for NotifyAccess=all. */
   private sessions = new Map<number, Unit>();
   /** Process groups started for each unit that may still have members: the unit's "control group" until cgroups. */
@@ -182,9 +185,43 @@ export class Effects {
     const was = this.tracked.get(u.name);
     if (was && was.main === main && was.control === control) return;
     for (const pid of [was?.main, was?.control]) if (pid && this.owners.get(pid)?.u === u) this.owners.delete(pid);
+    if (was?.main && was.main !== main) this.unwatch(was.main);
     if (main) this.owners.set(main, { u, role: 'main' });
     if (control) this.owners.set(control, { u, role: 'control' });
+    if (main && main !== was?.main && !this.sessions.has(main)) this.watch(u, main);
     this.tracked.set(u.name, { main, control });
+  }
+
+  /**
+   * A main process we did not start (MAINPID=, PIDFile=) may have a parent that reaps it, and then no exit reaches
+   * us: a pidfd says it is gone. If no exit status arrived meanwhile (from the reaper, when it was reparented to
+   * us), it ended with a status we cannot know, reported as a clean exit.
+   */
+  private watch(u: Unit, pid: number): void {
+    let fd: number | null;
+    try {
+      fd = pidfdOpen(pid);
+    } catch (err) {
+      return this.d.note(`${u.name}: cannot watch main process ${pid}: ${(err as Error).message}`);
+    }
+    if (fd === null) return;
+    const watch = pollReadable(fd, () => {
+      this.unwatch(pid);
+      setTimeout(() => {
+        if (this.owners.get(pid)?.u !== u || this.owners.get(pid)?.role !== 'main') return;
+        this.d.note(`${u.name}: main process ${pid} exited; its status is unknown (another process reaped it)`);
+        this.d.send(u, { type: 'EXIT', pid, code: 0, signal: null, core: false });
+      }, 50);
+    });
+    this.watches.set(pid, { fd, watch });
+  }
+
+  private unwatch(pid: number): void {
+    const w = this.watches.get(pid);
+    if (!w) return;
+    this.watches.delete(pid);
+    w.watch.close();
+    closeFd(w.fd);
   }
 
   private senderOf(pid: number): { u: Unit; relation: 'main' | 'main-child' | 'control' | 'session' } | null {

@@ -47,6 +47,7 @@ interface Libc {
   recvmsg: (fd: number, msg: bigint, flags: number) => number;
   sendmsg: (fd: number, msg: bigint, flags: number) => number;
   close: (fd: number) => number;
+  pidfdOpen: (pid: number, flags: number) => number;
   pipe2: (fds: Int32Array, flags: number) => number;
   posixSpawn: SpawnFn & { async: (...args: [...Parameters<SpawnFn>, (err: unknown, r: number) => void]) => void };
   faInit: (fa: Buffer) => number;
@@ -85,6 +86,7 @@ function sys(): Libc {
     recvmsg: c.func('long recvmsg(int, void *, int)'),
     sendmsg: c.func('long sendmsg(int, const void *, int)'),
     close: c.func('int close(int)'),
+    pidfdOpen: c.func('int pidfd_open(int, unsigned int)'),
     pipe2: c.func('int pipe2(_Out_ int *fds, int flags)'),
     posixSpawn: c.func(
       'int posix_spawn(_Out_ int *pid, const char *path, const void *fa, const void *attr, ' +
@@ -117,6 +119,14 @@ const ECHILD = constants.errno.ECHILD;
 // Processes
 
 const PR_SET_CHILD_SUBREAPER = 36;
+
+/** A pidfd (readable once the process has exited), or null when the process is already gone. */
+export function pidfdOpen(pid: number): number | null {
+  const fd = sys().pidfdOpen(pid, 0);
+  if (fd >= 0) return fd;
+  if (sys().koffi.errno() === constants.errno.ESRCH) return null;
+  fail('pidfd_open', String(pid));
+}
 
 /** Orphans of our descendants reparent to us instead of PID 1 (we must then reap them: see reaper.ts). */
 export function setChildSubreaper(): void {
