@@ -1,5 +1,6 @@
 import net from 'node:net';
 import fs from 'node:fs';
+import { peerCred } from './sys.js';
 import { ControlError, MAX_REQUEST, type Reply, type Request } from './protocol.js';
 
 /** What a method handler gets besides its params. */
@@ -23,7 +24,14 @@ export class ControlServer {
   private server: net.Server;
   private conns = new Set<net.Socket>();
 
-  constructor(private handlers: Record<string, Handler>) {
+  /**
+   * `admit` sees each client's credentials (SO_PEERCRED) and says whether it may talk to the core; a refused client
+   * gets one EPERM reply and is disconnected.
+   */
+  constructor(
+    private handlers: Record<string, Handler>,
+    private admit: (peer: { pid: number; uid: number; gid: number } | null) => string | null = () => null,
+  ) {
     this.server = net.createServer((sock) => this.serve(sock));
   }
 
@@ -76,6 +84,8 @@ export class ControlServer {
       this.conns.delete(sock);
       aborter.abort();
     });
+    const refusal = this.admit(credentials(sock));
+    if (refusal) return hangUp('EPERM', refusal);
     sock.on('data', (chunk: string) => {
       if (hungUp) return;
       buf += chunk;
@@ -124,4 +134,15 @@ export function toErrorBody(err: unknown): { code: string; message: string; data
     return { code: e.code, message: e.message, ...(e.problems ? { data: e.problems } : {}) };
   }
   return { code: 'EINTERNAL', message: String((e && e.message) ?? err) };
+}
+
+/** The client's credentials, or null when the socket has no fd to ask (it always has one for AF_UNIX). */
+function credentials(sock: net.Socket): { pid: number; uid: number; gid: number } | null {
+  const fd = (sock as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) return null;
+  try {
+    return peerCred(fd);
+  } catch {
+    return null;
+  }
 }

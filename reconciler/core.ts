@@ -42,7 +42,7 @@ export async function startCore(opts: CoreOptions): Promise<Core> {
   spawnOffThread(true); // services are posix_spawn'ed on libuv's pool: the loop is not blocked per spawn
   const notify = NotifySocket.open(paths.notify);
   notify.on('message', (m) => daemon.effects.notify(m));
-  const server = new ControlServer(methods(daemon, { exit: (code) => opts.onExit?.(code) }));
+  const server = new ControlServer(methods(daemon, { exit: (code) => opts.onExit?.(code) }), admit);
   await server.listen(paths.control, 0o600);
   fs.writeFileSync(paths.lock, `${process.pid}\n`, { mode: 0o600 });
   return {
@@ -55,4 +55,14 @@ export async function startCore(opts: CoreOptions): Promise<Core> {
       for (const f of [paths.lock, paths.notify]) fs.rmSync(f, { force: true });
     },
   };
+}
+
+/**
+ * Only the core's own user may drive it: root for the system instance, the user for `sysmaster up`. The socket's
+ * 0600 mode already says so; the peer check holds even if the mode is loosened by hand.
+ */
+export function admit(peer: { uid: number } | null, own = process.getuid?.() ?? 0): string | null {
+  if (!peer) return 'cannot read the caller\'s credentials (SO_PEERCRED)';
+  if (peer.uid === own || peer.uid === 0) return null;
+  return `permission denied: uid ${peer.uid} may not control this instance (owned by uid ${own})`;
 }

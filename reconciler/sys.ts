@@ -44,6 +44,7 @@ interface Libc {
   socket: (domain: number, type: number, protocol: number) => number;
   bind: (fd: number, addr: Buffer, len: number) => number;
   setsockopt: (fd: number, level: number, name: number, value: Buffer, len: number) => number;
+  getsockopt: (fd: number, level: number, name: number, value: Buffer, len: number[]) => number;
   recvmsg: (fd: number, msg: bigint, flags: number) => number;
   sendmsg: (fd: number, msg: bigint, flags: number) => number;
   close: (fd: number) => number;
@@ -83,6 +84,7 @@ function sys(): Libc {
     socket: c.func('int socket(int, int, int)'),
     bind: c.func('int bind(int, const void *, uint32_t)'),
     setsockopt: c.func('int setsockopt(int, int, int, const void *, uint32_t)'),
+    getsockopt: c.func('int getsockopt(int, int, int, _Out_ void *, _Inout_ uint32_t *)'),
     recvmsg: c.func('long recvmsg(int, void *, int)'),
     sendmsg: c.func('long sendmsg(int, const void *, int)'),
     close: c.func('int close(int)'),
@@ -338,6 +340,16 @@ export function sockaddrUn(path: string): Buffer {
 export function bindUnix(fd: number, path: string): void {
   const addr = sockaddrUn(path);
   if (sys().bind(fd, addr, addr.length) !== 0) fail('bind', path);
+}
+
+const SO_PEERCRED = 17;
+
+/** Who is at the other end of a connected AF_UNIX socket (SO_PEERCRED: pid, uid, gid at connect time). */
+export function peerCred(fd: number): { pid: number; uid: number; gid: number } {
+  const buf = Buffer.alloc(12);
+  const len = [12];
+  if (sys().getsockopt(fd, SOL_SOCKET, SO_PEERCRED, buf, len) !== 0) fail('getsockopt(SO_PEERCRED)');
+  return { pid: buf.readInt32LE(0), uid: buf.readUInt32LE(4), gid: buf.readUInt32LE(8) };
 }
 
 /** setsockopt with an int value. */
