@@ -210,3 +210,27 @@ KillMode = "process"
   t.equal(left.length, 2, 'process: the children are left running, as systemd does');
   for (const p of left) process.kill(p, 'SIGKILL');
 });
+
+t.test('User= and Group= drop privileges; WorkingDirectory and Environment reach the process', { skip: process.getuid?.() !== 0 ? 'needs root to switch users' : false }, async (t) => {
+  const dir = scratch();
+  fs.chmodSync(dir, 0o777);
+  const up = new Up(
+    writeSpec(
+      dir,
+      `[service.who]
+Type = "oneshot"
+RemainAfterExit = true
+User = "nobody"
+Group = "nogroup"
+WorkingDirectory = "/tmp"
+Environment = { GREETING = "hello there" }
+ExecStart = ["/bin/sh", "-c", "echo $(id -u) $(id -g) $(pwd) $HOME $USER \\"$GREETING\\" > ${dir}/who"]
+`,
+    ),
+    path.join(dir, 'state'),
+  );
+  t.teardown(() => up.stop());
+  await up.ready();
+  await up.until('who', 'ActiveState', (v) => v === 'active');
+  t.equal(fs.readFileSync(`${dir}/who`, 'utf8').trim(), '65534 65534 /tmp /nonexistent nobody hello there');
+});
