@@ -175,9 +175,8 @@ export class Daemon {
 
   /** Stop every unit, dependents first (the engine orders stops in reverse). */
   async stopAll(): Promise<void> {
-    const anchors = [...this.units.values()]
-      .filter((u) => u.active !== 'inactive' && u.active !== 'failed')
-      .map((u) => ({ unit: u.name, type: 'stop' as const }));
+    // Every unit, idle ones too: their stop jobs replace start jobs still queued for them.
+    const anchors = [...this.units.values()].map((u) => ({ unit: u.name, type: 'stop' as const }));
     if (!anchors.length) return;
     const tx = this.enqueueChecked(anchors, 'replace');
     await this.engine.wait(tx.id);
@@ -318,7 +317,11 @@ export class Daemon {
     for (const l of this.changeListeners) l(u);
   }
 
-  /** The engine's begin(): hand the job to the unit's machine. Events go out on the next tick: never re-entrant. */
+  /**
+   * The engine's begin(): hand the job to the unit's machine, at once. (Deferring the event would let a later job,
+   * a stop that replaced this start, act first and then be undone by the late START.) The engine accepts
+   * unitChanged() from inside begin().
+   */
   private begin(job: Job, action: 'start' | 'stop' | 'reload'): JobResult | null {
     const u = this.units.get(job.unit);
     if (!u) return 'failed';
@@ -337,7 +340,7 @@ export class Daemon {
     if (action === 'stop' && this.idle(u)) return 'done';
     if (action === 'reload' && u.active !== 'active') return 'failed';
     const type = action === 'start' ? 'START' : action === 'stop' ? 'STOP' : 'RELOAD';
-    setImmediate(() => this.send(u, { type }));
+    this.send(u, { type });
     return null;
   }
 

@@ -234,3 +234,27 @@ ExecStart = ["/bin/sh", "-c", "echo $(id -u) $(id -g) $(pwd) $HOME $USER \\"$GRE
   await up.until('who', 'ActiveState', (v) => v === 'active');
   t.equal(fs.readFileSync(`${dir}/who`, 'utf8').trim(), '65534 65534 /tmp /nonexistent nobody hello there');
 });
+
+t.test('Ctrl-C in the middle of a bring-up stops everything it started, and nothing starts after', async (t) => {
+  const dir = scratch();
+  const mark = marker();
+  const units: string[] = [];
+  for (let l = 0; l < 6; l++) {
+    for (let i = 0; i < 10; i++) {
+      const deps = l === 0 ? [] : [`c${l - 1}x${i}.service`];
+      units.push(`[service.c${l}x${i}]
+Type = "notify"
+NotifyAccess = "all"
+ExecStart = ["/bin/sh", "-c", "sleep 0.05; systemd-notify --ready; exec sleep ${mark}"]
+Requires = ${JSON.stringify(deps)}
+After = ${JSON.stringify(deps)}
+`);
+    }
+  }
+  const up = new Up(writeSpec(dir, units.join('\n')), path.join(dir, 'state'));
+  t.teardown(() => up.stop('SIGKILL'));
+  await up.waitFor(/c1x\d\.service +\| activating → active/);
+  t.equal(await up.stop('SIGINT'), 0, 'orderly exit');
+  await sleep(300); // a start that slipped through would have spawned by now
+  t.same(pidsWith(mark), [], 'no payload left running');
+});
