@@ -56,7 +56,8 @@ program
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     process.on('SIGHUP', () => {
-      if (core?.daemon.spec) void core.daemon.apply(core.daemon.spec).catch((e) => sink.note(`reload failed: ${e.message}`));
+      const file = core?.daemon.specFile;
+      if (file) void loadSpec(file).then((s) => core!.daemon.apply(s)).catch((e) => sink.note(`reload failed: ${e.message}`));
     });
     process.on('SIGUSR1', () => sink.note('SIGUSR1 ignored'));
     core = await startCore({ stateDir: stateDir(program.opts().stateDir), sink, onExit: (code) => void shutdown(code) }).catch((err) => fail(err));

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { createActor, type AnyActorRef, type AnyStateMachine, type Snapshot } from 'xstate';
-import type { ActiveState, UnitContextBase } from '../machines/types.js';
+import type { ActiveState, ExitInfo, UnitContextBase } from '../machines/types.js';
 import type { SystemSpec, UnitSpec } from '../specs/types.js';
 import { Engine, type EngineHost } from '../transactions/engine.js';
 import type { Job, JobMode, JobResult, JobType } from '../transactions/types.js';
@@ -12,7 +12,9 @@ import { Effects } from './effects.js';
 import { LogStore, type LogRecord } from './logs.js';
 import type { StatePaths } from './paths.js';
 import { configHash, isEmpty, plan as makePlan, type Plan } from './plan.js';
+import { isAlive } from './proc.js';
 import { ControlError } from './protocol.js';
+import type { CoreState, StateStore } from './state.js';
 
 /** Where `up` shows what happens: state changes and captured output. */
 export interface Sink {
@@ -66,7 +68,15 @@ export class Daemon {
   readonly logs: LogStore;
   readonly engine: Engine;
   readonly effects: Effects;
-  spec: SystemSpec | null = null;
+  /** The spec file last applied: daemon-reload and SIGHUP re-read it. */
+  specFile: string | null = null;
+  /** The highest exit from init whose effect is in the state (exactly-once delivery). */
+  exitSeq = 0;
+  private store: StateStore | null = null;
+  private dirty = false;
+  /** Effects waiting for the state that asked for them to be durable, then what waits for the write itself. */
+  private deferred: (() => void)[] = [];
+  private saved: (() => void)[] = [];
   private graph = buildAtomGraph({});
   private jobListeners = new Set<(job: Job, result: JobResult) => void>();
   private changeListeners = new Set<(u: Unit) => void>();
@@ -120,6 +130,109 @@ export class Daemon {
   onChange(fn: (u: Unit) => void): () => void {
     this.changeListeners.add(fn);
     return () => this.changeListeners.delete(fn);
+  }
+
+  /** Persist to `store` from now on: every change is written, and effects wait until it is (docs/recovery.md). */
+  attach(store: StateStore): void {
+    this.store = store;
+    this.onJob(() => this.schedule());
+    this.schedule();
+  }
+
+  /** Run an effect once the state that asked for it is durable; at once when nothing is persisted. */
+  defer(effect: () => void): void {
+    if (!this.store) return effect();
+    this.deferred.push(effect);
+    this.schedule();
+  }
+
+  /** Call `fn` after the next write (acknowledgements to init). */
+  afterSave(fn: () => void): void {
+    if (!this.store) return fn();
+    this.saved.push(fn);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (!this.store || this.dirty) return;
+    this.dirty = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** One write for everything that changed in this turn of the loop, then the effects and acks that waited. */
+  flush(): void {
+    this.dirty = false;
+    if (!this.store) return;
+    this.store.save(this.state());
+    const effects = this.deferred.splice(0);
+    const saved = this.saved.splice(0);
+    for (const fx of effects) fx();
+    for (const fn of saved) fn();
+  }
+
+  /** What a new core needs (reconciler/state.ts). */
+  state(): CoreState {
+    return {
+      specFile: this.specFile,
+      exitSeq: this.exitSeq,
+      units: [...this.units.values()].map((u) => ({
+        name: u.name,
+        spec: u.spec,
+        next: u.next,
+        removed: u.removed,
+        snapshot: u.actor.getPersistedSnapshot(),
+        machine: u.type.name,
+        starts: this.effects.startsOf(u),
+      })),
+      jobs: this.engine.jobs().map((j) => ({ unit: j.unit, type: j.type, mode: 'replace' })),
+    };
+  }
+
+  /**
+   * Take over from a dead core: re-create every actor from its snapshot, re-arm its timer, re-adopt its processes,
+   * and queue its jobs again. Returns the pids the snapshots name that are gone without an exit status: the caller
+   * reports them once init's buffered exits have been applied (docs/recovery.md).
+   */
+  restore(state: CoreState): { unit: string; pid: number }[] {
+    this.specFile = state.specFile;
+    this.exitSeq = state.exitSeq;
+    for (const row of state.units) {
+      const spec = row.spec as UnitSpec;
+      const u = this.blank(spec);
+      u.next = row.next as UnitSpec | null;
+      u.removed = row.removed;
+      this.spawnActor(u, row.snapshot);
+      this.units.set(u.name, u);
+    }
+    this.regraph();
+    const gone: { unit: string; pid: number }[] = [];
+    for (const u of this.units.values()) {
+      const ctx = this.context(u);
+      const starts = state.units.find((r) => r.name === u.name)?.starts ?? {};
+      for (const role of ['main', 'control'] as const) {
+        const pid = pidOf(ctx[`${role}Pid`]);
+        if (pid && !isAlive(pid, starts[role] ?? null)) gone.push({ unit: u.name, pid });
+      }
+      this.effects.adopt(u, starts);
+      this.observe(u, u.actor.getSnapshot() as Snapshot<unknown>);
+    }
+    for (const j of state.jobs) {
+      try {
+        this.engine.enqueue([{ unit: j.unit, type: j.type as JobType }], 'replace');
+      } catch (err) {
+        this.note(`could not queue again ${j.type} ${j.unit}: ${(err as Error).message}`);
+      }
+    }
+    return gone;
+  }
+
+  /** An exit init reaped (numbered): applied once, acknowledged once its effect is durable. */
+  applyExit(exit: ExitInfo & { seq: number }, ack: (seq: number) => void): void {
+    if (exit.seq > this.exitSeq) {
+      this.exitSeq = exit.seq;
+      this.effects.reaped(exit);
+    }
+    this.afterSave(() => ack(exit.seq));
   }
 
   /** The actual state plan() compares the desired spec with. */
@@ -198,7 +311,7 @@ export class Daemon {
 
   /** Put the plan's definitions in place. Running units that must restart get theirs at their next start. */
   private install(desired: SystemSpec, p: Plan): void {
-    this.spec = desired;
+    this.specFile = desired.files[0] ?? null;
     for (const name of p.added) this.units.set(name, this.create(desired.units[name]));
     for (const d of p.changed) {
       const u = this.units.get(d.unit)!;
@@ -223,8 +336,14 @@ export class Daemon {
   }
 
   private create(spec: UnitSpec): Unit {
+    const u = this.blank(spec);
+    this.spawnActor(u);
+    return u;
+  }
+
+  private blank(spec: UnitSpec): Unit {
     const type = typeOfUnit(spec.name);
-    const u = {
+    return {
       name: spec.name,
       type,
       spec,
@@ -237,8 +356,6 @@ export class Daemon {
       timer: null,
       timerAt: null,
     } as unknown as Unit;
-    this.spawnActor(u);
-    return u;
   }
 
   /** Each type's machine with the real effects, provided once (provide() re-processes the whole statechart). */
@@ -254,8 +371,9 @@ export class Daemon {
     return u;
   }
 
-  private spawnActor(u: Unit): void {
-    u.actor = createActor(this.machine(u.type), { input: { config: u.spec.config, now: this.now() } });
+  private spawnActor(u: Unit, snapshot?: unknown): void {
+    const input = { config: u.spec.config, now: this.now() };
+    u.actor = createActor(this.machine(u.type), snapshot ? { snapshot: snapshot as Snapshot<unknown>, input } : { input });
     this.byActor.set(u.actor, u);
     u.active = u.type.activeState(u.actor.getSnapshot() as Snapshot<unknown>);
     u.sub = u.type.subState(u.actor.getSnapshot() as Snapshot<unknown>);
@@ -287,6 +405,7 @@ export class Daemon {
 
   /** Every snapshot of every actor comes through here; public changes go on to unitNotify. */
   private observe(u: Unit, snap: Snapshot<unknown>): void {
+    this.schedule();
     const ctx = (snap as unknown as { context: UnitContext }).context;
     const active = u.type.activeState(snap);
     const failed = ctx.failures > u.failures;

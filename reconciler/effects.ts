@@ -6,7 +6,7 @@ import type { Command, KillMode, ServiceConfig } from '../specs/types.js';
 import type { Daemon, Unit } from './daemon.js';
 import { readEnvironmentFile } from './envfile.js';
 import { killUnit, signalGroup } from './kill.js';
-import { isAlive, parentOf, sessionOf } from './proc.js';
+import { isAlive, parentOf, processesOf, sessionOf, startTime } from './proc.js';
 import { afterSpawns, spawnProcess } from './spawn.js';
 import { closeFd, pidfdOpen, pollReadable, type PollWatch } from './sys.js';
 import { resolveUser } from './users.js';
@@ -34,6 +34,8 @@ export class Effects {
   /** The main and control pids of every unit, as its machine last said (kept by track()). */
   private owners = new Map<number, { u: Unit; role: ProcRole }>();
   private tracked = new Map<string, { main: number | null; control: number | null }>();
+  /** Start times (/proc) of tracked pids: a pid that was reused after a death is not ours. */
+  private starts = new Map<number, string>();
   /** pidfd watches on main processes that are not our children. */
   private watches = new Map<number, { fd: number; watch: PollWatch }>();
   /** Sessions we created (each spawned process leads one), for NotifyAccess=all. */
@@ -46,10 +48,21 @@ export class Effects {
   /** Implementations for machine.provide(), shared by every actor: `self` names the unit. */
   actions() {
     const unit = (self: AnyActorRef) => this.d.unitOf(self);
+    // Each effect runs once the state that asked for it is durable (Daemon.defer), so a new core knows it may
+    // have happened.
     return {
-      spawn: ({ self }: { self: AnyActorRef }, p: SpawnParams) => this.spawn(unit(self), p),
-      kill: ({ self }: { self: AnyActorRef }, p: KillParams) => this.kill(unit(self), p),
-      readPidFile: ({ self }: { self: AnyActorRef }, p: { path: string }) => this.readPidFile(unit(self), p.path),
+      spawn: ({ self }: { self: AnyActorRef }, p: SpawnParams) => {
+        const u = unit(self);
+        this.d.defer(() => this.spawn(u, p));
+      },
+      kill: ({ self }: { self: AnyActorRef }, p: KillParams) => {
+        const u = unit(self);
+        this.d.defer(() => this.kill(u, p));
+      },
+      readPidFile: ({ self }: { self: AnyActorRef }, p: { path: string }) => {
+        const u = unit(self);
+        this.d.defer(() => this.readPidFile(u, p.path));
+      },
     };
   }
 
@@ -130,6 +143,8 @@ export class Effects {
     if (typeof main === 'number') env.MAINPID = String(main);
     for (const f of cfg.EnvironmentFile) Object.assign(env, readEnvironmentFile(f.path, f.optional));
     Object.assign(env, cfg.Environment);
+    // How a new core finds a process whose spawn it cannot know finished (Effects.adopt).
+    env.SYSMASTER_UNIT = u.name;
     return env;
   }
 
@@ -186,10 +201,49 @@ export class Effects {
     if (was && was.main === main && was.control === control) return;
     for (const pid of [was?.main, was?.control]) if (pid && this.owners.get(pid)?.u === u) this.owners.delete(pid);
     if (was?.main && was.main !== main) this.unwatch(was.main);
+    for (const pid of [was?.main, was?.control]) if (pid && pid !== main && pid !== control) this.starts.delete(pid);
+    for (const pid of [main, control]) if (pid && !this.starts.has(pid)) this.starts.set(pid, startTime(pid) ?? '');
     if (main) this.owners.set(main, { u, role: 'main' });
     if (control) this.owners.set(control, { u, role: 'control' });
     if (main && main !== was?.main && !this.sessions.has(main)) this.watch(u, main);
     this.tracked.set(u.name, { main, control });
+  }
+
+  /** The start times of a unit's main and control processes, for the state file. */
+  startsOf(u: Unit): Record<string, string> {
+    const t = this.tracked.get(u.name);
+    const out: Record<string, string> = {};
+    if (t?.main && this.starts.get(t.main)) out.main = this.starts.get(t.main)!;
+    if (t?.control && this.starts.get(t.control)) out.control = this.starts.get(t.control)!;
+    return out;
+  }
+
+  /**
+   * A restored unit (a new core): its processes are ours again (they lead their own sessions), and a spawn its
+   * snapshot says was under way either happened — find the process by the unit name in its environment — or is
+   * done now.
+   */
+  adopt(u: Unit, starts: Record<string, string>): void {
+    const ctx = this.d.context(u);
+    for (const role of ['main', 'control'] as const) {
+      const pid = ctx[`${role}Pid`];
+      if (typeof pid === 'number' && starts[role]) {
+        this.starts.set(pid, starts[role]);
+        this.sessions.set(pid, u);
+      }
+    }
+    const spawning = ctx.spawning as Record<ProcRole, boolean> | undefined;
+    for (const role of ['main', 'control'] as const) {
+      if (!spawning?.[role]) continue;
+      const found = processesOf(u.name).find((pid) => pid !== ctx.mainPid && pid !== ctx.controlPid);
+      if (found) {
+        this.sessions.set(found, u);
+        this.d.send(u, { type: 'SPAWNED', role, pid: found });
+        continue;
+      }
+      const command = (role === 'main' ? (ctx.mainCommand ?? (u.spec.config as ServiceConfig).ExecStart[0]) : ctx.controlCommand) as Command | null;
+      if (command) this.spawn(u, { role, command, phase: String(ctx.phase ?? role) });
+    }
   }
 
   /**

@@ -100,8 +100,8 @@ export function methods(d: Daemon, hooks: { exit(code: number): void }): Record<
     },
 
     'daemon-reload': async (p, ctx) => {
-      if (!d.spec) throw new ControlError('ENOSPEC', 'no spec has been applied yet: run sctl apply SPEC');
-      return d.apply(await loadSpec(d.spec.files[0]), (progress) => ctx.emit(progress));
+      if (!d.specFile) throw new ControlError('ENOSPEC', 'no spec has been applied yet: run sctl apply SPEC');
+      return d.apply(await loadSpec(d.specFile), (progress) => ctx.emit(progress));
     },
 
     exit: (p) => {

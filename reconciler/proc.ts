@@ -1,6 +1,6 @@
 // Facts about a process from /proc/PID/stat. A pid alone is not an identity (pids are reused): pid plus start
 // time is, which is how a core that restarts recognises the processes it had started.
-import { readFileSync } from 'node:fs';
+import fs, { readFileSync } from 'node:fs';
 
 /** The fields of /proc/PID/stat from field 3 (state) on, or null when the process is gone. */
 function stat(pid: number): string[] | null {
@@ -52,4 +52,21 @@ export function pgidOf(pid: number): number | null {
 
 export function parentOf(pid: number): number | null {
   return field(pid, PPID);
+}
+
+/** Live processes that lead their own session and carry SYSMASTER_UNIT=`unit` in their environment. */
+export function processesOf(unit: string): number[] {
+  const tag = Buffer.from(`SYSMASTER_UNIT=${unit}\0`);
+  const out: number[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const pid = Number(d);
+    try {
+      if (sessionOf(pid) !== pid || !isAlive(pid)) continue;
+      if (fs.readFileSync(`/proc/${d}/environ`).includes(tag)) out.push(pid);
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return out;
 }
