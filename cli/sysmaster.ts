@@ -1,13 +1,12 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import { startCore, type Core } from '../reconciler/core.js';
-import type { Sink } from '../reconciler/daemon.js';
+import { consoleSink } from '../reconciler/console.js';
 import { sendNotify } from '../reconciler/notify.js';
 import { stateDir } from '../reconciler/paths.js';
 import { formatProblem } from '../specs/errors.js';
 import { loadSpec } from '../specs/loader.js';
 import { EXIT, fail } from './exit.js';
-import { colours } from './style.js';
 
 const program = new Command('sysmaster');
 program
@@ -31,8 +30,7 @@ program
   .option('--no-prefix', 'print service output without "unit |" prefixes')
   .action(async (specPath: string, o: { prefix: boolean }) => {
     const spec = await loadSpec(path.resolve(specPath)).catch((err) => fail(err));
-    const c = colours();
-    const sink = upSink(c, o.prefix, Object.keys(spec.units));
+    const sink = consoleSink(o.prefix, Object.keys(spec.units));
     let core: Core | null = null;
     let stopping = false;
     const shutdown = async (code: number) => {
@@ -103,25 +101,3 @@ program
   });
 
 program.parseAsync().catch((err) => fail(err));
-
-/** `up`'s view: `unit | line` for output, coloured per unit on a terminal, and a line per state change. */
-function upSink(c: ReturnType<typeof colours>, prefix: boolean, names: string[]): Sink {
-  const palette = [c.cyan, c.magenta, c.blue, c.yellow, c.green, c.red];
-  const width = Math.min(24, Math.max(8, ...names.map((n) => n.length)));
-  const tint = (unit: string) => palette[[...unit].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) >>> 0, 7) % palette.length];
-  const tag = (unit: string) => tint(unit)(unit.padEnd(width)) + ' | ';
-  return {
-    line(r) {
-      const text = prefix ? tag(r.unit) + r.message : r.message;
-      (r.stream === 'stderr' ? process.stderr : process.stdout).write(text + '\n');
-    },
-    state(unit, from, to, sub, result) {
-      const word = to === 'failed' ? c.red(to) : to === 'active' ? c.green(to) : to;
-      const why = result !== 'success' && (to === 'failed' || sub === 'auto-restart') ? ` (${result})` : '';
-      process.stdout.write(`${tag(unit)}${c.dim(`${from} →`)} ${word} ${c.dim(`(${sub})`)}${why}\n`);
-    },
-    note(message) {
-      process.stdout.write(`${c.bold('sysmaster'.padEnd(width))} | ${message}\n`);
-    },
-  };
-}
