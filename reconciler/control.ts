@@ -52,6 +52,21 @@ export class ControlServer {
   }
 
   /** Stop listening and drop every client: a follower (`sctl logs -f`) would otherwise hold the close forever. */
+  /**
+   * Serve a listening socket init created and holds (fd inherited): clients that connected while no core ran are
+   * waiting in its backlog. The backlog must be the second argument on Node 20 (PLATFORM.md).
+   */
+  adopt(fd: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      const listen = this.server.listen.bind(this.server) as (handle: object, backlog: number, cb: () => void) => void;
+      listen({ fd }, 128, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
   close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const sock of this.conns) sock.destroy();

@@ -12,6 +12,8 @@ import { setChildSubreaper } from './sys.js';
 
 export interface CoreOptions {
   stateDir: string;
+  /** Sockets init holds and hands to every core (init/protocol.ts); without them the core makes its own. */
+  fds?: { control: number; notify: number } | null;
   sink?: Sink;
   /** Called when a client asks the manager to exit (`sctl exit CODE`). */
   onExit?(code: number): void;
@@ -29,21 +31,22 @@ export interface Core {
 export async function startCore(opts: CoreOptions): Promise<Core> {
   const paths = statePaths(opts.stateDir);
   fs.mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
-  const other = await call(paths.control, 'ping', {}, { retries: 0 }).catch(() => null);
+  const other = opts.fds ? null : await call(paths.control, 'ping', {}, { retries: 0 }).catch(() => null);
   if (other) {
     const pid = (other as { pid: number }).pid;
     throw new ControlError('EBUSY', `another sysmaster core (pid ${pid}) is running on ${paths.dir}: stop it, or use another --state-dir`);
   }
-  setChildSubreaper();
+  if (!opts.fds) setChildSubreaper(); // under init, init is the subreaper
   const daemon = new Daemon(paths, process.env, opts.sink ?? null);
   const reaper = new Reaper();
   reaper.on('exit', (info) => daemon.effects.reaped(info));
   reaper.start();
   spawnOffThread(true); // services are posix_spawn'ed on libuv's pool: the loop is not blocked per spawn
-  const notify = NotifySocket.open(paths.notify);
+  const notify = opts.fds ? NotifySocket.fromFd(opts.fds.notify) : NotifySocket.open(paths.notify);
   notify.on('message', (m) => daemon.effects.notify(m));
   const server = new ControlServer(methods(daemon, { exit: (code) => opts.onExit?.(code) }), admit);
-  await server.listen(paths.control, 0o600);
+  if (opts.fds) await server.adopt(opts.fds.control);
+  else await server.listen(paths.control, 0o600);
   fs.writeFileSync(paths.lock, `${process.pid}\n`, { mode: 0o600 });
   return {
     daemon,
@@ -52,7 +55,8 @@ export async function startCore(opts: CoreOptions): Promise<Core> {
       notify.close();
       reaper.stop();
       daemon.close();
-      for (const f of [paths.lock, paths.notify]) fs.rmSync(f, { force: true });
+      // Under init the sockets are init's: the next core serves them.
+      for (const f of opts.fds ? [paths.lock] : [paths.lock, paths.notify]) fs.rmSync(f, { force: true });
     },
   };
 }

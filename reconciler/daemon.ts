@@ -226,6 +226,16 @@ export class Daemon {
     return gone;
   }
 
+  /** A process the snapshot named that is gone with no exit status anyone kept: its end is reported as unknown. */
+  lostProcess(unit: string, pid: number): void {
+    const u = this.units.get(unit);
+    if (!u) return;
+    const ctx = this.context(u);
+    if (ctx.mainPid !== pid && ctx.controlPid !== pid) return;
+    this.note(`${unit}: process ${pid} ended while no core ran and its status was lost`);
+    this.send(u, { type: 'EXIT', pid, code: 0, signal: null, core: false });
+  }
+
   /** An exit init reaped (numbered): applied once, acknowledged once its effect is durable. */
   applyExit(exit: ExitInfo & { seq: number }, ack: (seq: number) => void): void {
     if (exit.seq > this.exitSeq) {

@@ -1,0 +1,53 @@
+// What init and the core say to each other over Node's IPC channel (JSON), and what init hands the core at start.
+// docs/init.md describes the protocol; the core imports these types and inheritedFds().
+import type { RebootAction } from './sys.js';
+
+/** One exit init reaped and forwards until the core acknowledges its `seq`. */
+export interface ForwardedExit {
+  /** Numbers every exit init reaps, from 1, increasing for the life of init. */
+  seq: number;
+  pid: number;
+  /** Exit code, or null when a signal killed it. */
+  code: number | null;
+  /** 'SIGKILL', or null when it exited. */
+  signal: string | null;
+  core: boolean;
+  /** When init reaped it, ms since the epoch. */
+  time: number;
+}
+
+export type CoreMessage =
+  | { type: 'ready' }
+  | { type: 'heartbeat' }
+  /** The effect of exit `seq` is durable: init forgets it. */
+  | { type: 'ack'; seq: number }
+  /** Everything is stopped: init kills what is left and exits with `code` (a host PID 1 does `action`). */
+  | { type: 'exit'; code: number; action?: RebootAction }
+  /** The core exits next on purpose: start a fresh one at once, not counted as a failure. */
+  | { type: 'reexec' };
+
+export type ShutdownReason = 'SIGTERM' | 'SIGINT';
+
+export type InitMessage =
+  /** On 'ready': every unacknowledged exit; after that, new ones as they are reaped. */
+  | { type: 'exits'; exits: ForwardedExit[] }
+  /** Stop everything, then send 'exit'. `grace` is how many ms are left before init kills everything. */
+  | { type: 'shutdown'; reason: ShutdownReason; grace: number }
+  /** SIGHUP: daemon-reload. */
+  | { type: 'reload' }
+  /** SIGINT to a host PID 1: start ctrl-alt-del.target. */
+  | { type: 'ctrl-alt-del' };
+
+/** The env variable naming the fds init passes (`control:3,notify:4`): never probe fds, Node fills gaps. */
+export const FDS_ENV = 'SYSMASTER_FDS';
+
+/** Where the core finds its inherited sockets, or null when it was not started by init. */
+export function inheritedFds(env: NodeJS.ProcessEnv = process.env): { control: number; notify: number } | null {
+  const fd = (name: string) => {
+    const m = new RegExp(`(?:^|,)${name}:(\\d+)(?:,|$)`).exec(env[FDS_ENV] ?? '');
+    return m ? Number(m[1]) : null;
+  };
+  const control = fd('control');
+  const notify = fd('notify');
+  return control !== null && notify !== null ? { control, notify } : null;
+}

@@ -1,0 +1,104 @@
+// The sockets that must outlive any one core. init creates them, keeps them open and never reads them; each core
+// inherits them. What arrives while no core runs (a connection, a READY=1) waits in the kernel for the next one.
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { statePaths } from '../reconciler/paths.js';
+import {
+  SO_PASSCRED,
+  SO_RCVBUF,
+  SO_RCVBUFFORCE,
+  SOL_SOCKET,
+  bindUnix,
+  closeFd,
+  setSockOpt,
+  unixDgramSocket,
+} from '../reconciler/sys.js';
+import { listen, unixStreamSocket } from './sys.js';
+
+export interface InitSockets {
+  control: number;
+  notify: number;
+}
+
+/** Another manager serves this state directory. */
+export class BusyError extends Error {
+  override readonly name = 'BusyError';
+  readonly code = 'EBUSY';
+}
+
+// systemd's figures: bursts of READY=1 from many services at once must queue, not block or fail the senders.
+const RECEIVE_BUFFER = 8 * 1024 * 1024;
+const DGRAM_QLEN = 512;
+const QLEN_SYSCTL = '/proc/sys/net/unix/max_dgram_qlen';
+const BACKLOG = 128;
+
+/** Creates both sockets in `dir`, replacing stale ones; refuses when something still listens on control.sock. */
+export async function openSockets(dir: string): Promise<InitSockets> {
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const paths = statePaths(dir);
+  if (await listening(paths.control)) throw new BusyError(`another manager serves ${dir} (${paths.control} answers)`);
+  raiseDgramQueue();
+  const notify = notifySocket(paths.notify);
+  try {
+    return { control: controlSocket(paths.control), notify };
+  } catch (err) {
+    closeFd(notify);
+    throw err;
+  }
+}
+
+function listening(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(socketPath);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** The queue length is latched when a socket is created, so this comes first. Read-only in most containers. */
+function raiseDgramQueue(): void {
+  try {
+    if (Number(readFileSync(QLEN_SYSCTL, 'utf8')) < DGRAM_QLEN) writeFileSync(QLEN_SYSCTL, `${DGRAM_QLEN}\n`);
+  } catch {
+    // keep the kernel's limit: senders then wait when more than that many datagrams queue up
+  }
+}
+
+function notifySocket(socketPath: string): number {
+  rmSync(socketPath, { force: true });
+  const fd = unixDgramSocket(false);
+  try {
+    bindUnix(fd, socketPath);
+    chmodSync(socketPath, 0o777); // services running as other users must be able to send
+    setSockOpt(fd, SOL_SOCKET, SO_PASSCRED, 1);
+    try {
+      setSockOpt(fd, SOL_SOCKET, SO_RCVBUFFORCE, RECEIVE_BUFFER);
+    } catch {
+      setSockOpt(fd, SOL_SOCKET, SO_RCVBUF, RECEIVE_BUFFER); // without CAP_NET_ADMIN: capped by rmem_max
+    }
+  } catch (err) {
+    closeFd(fd);
+    throw err;
+  }
+  return fd;
+}
+
+function controlSocket(socketPath: string): number {
+  rmSync(socketPath, { force: true });
+  const fd = unixStreamSocket();
+  // Created 0600, never wider for an instant: the control socket is root's (or its user's) alone.
+  const umask = process.umask(0o177);
+  try {
+    bindUnix(fd, socketPath);
+    listen(fd, BACKLOG);
+  } catch (err) {
+    closeFd(fd);
+    throw err;
+  } finally {
+    process.umask(umask);
+  }
+  return fd;
+}

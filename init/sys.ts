@@ -1,0 +1,84 @@
+// The system calls init needs beyond reconciler/sys.ts: fd hygiene at start, a listening stream socket, and the
+// end of a host's life (sync, reboot). Loaded through koffi, x86_64/aarch64 Linux only.
+import { createRequire } from 'node:module';
+import { SysError } from '../reconciler/sys.js';
+
+type Koffi = typeof import('koffi').default;
+
+interface Libc {
+  koffi: Koffi;
+  closeRange: (first: number, last: number, flags: number) => number;
+  socket: (domain: number, type: number, protocol: number) => number;
+  listen: (fd: number, backlog: number) => number;
+  sync: () => void;
+  reboot: (cmd: number) => number;
+}
+
+let libc: Libc | undefined;
+function sys(): Libc {
+  if (libc) return libc;
+  const koffi = createRequire(import.meta.url)('koffi') as Koffi;
+  const c = koffi.load('libc.so.6');
+  libc = {
+    koffi,
+    closeRange: c.func('int close_range(unsigned int, unsigned int, int)'),
+    socket: c.func('int socket(int, int, int)'),
+    listen: c.func('int listen(int, int)'),
+    sync: c.func('void sync(void)'),
+    reboot: c.func('int reboot(int)'),
+  };
+  return libc;
+}
+
+function fail(call: string, detail = ''): never {
+  throw new SysError(call, sys().koffi.errno(), detail);
+}
+
+const CLOSE_RANGE_CLOEXEC = 4;
+
+/** Marks every fd from 3 up close-on-exec: whatever our parent leaked to us must not reach the services. */
+export function cloexecFrom3(): void {
+  if (sys().closeRange(3, 0xffffffff, CLOSE_RANGE_CLOEXEC) !== 0) fail('close_range');
+}
+
+const AF_UNIX = 1;
+const SOCK_STREAM = 1;
+const SOCK_CLOEXEC = 0o2000000;
+
+/** A blocking AF_UNIX stream socket; blocking suits the core, which takes it over as its listener. */
+export function unixStreamSocket(): number {
+  const fd = sys().socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) fail('socket(AF_UNIX, SOCK_STREAM)');
+  return fd;
+}
+
+export function listen(fd: number, backlog: number): void {
+  if (sys().listen(fd, backlog) !== 0) fail('listen');
+}
+
+export function sync(): void {
+  sys().sync();
+}
+
+// <sys/reboot.h>
+const RB_DISABLE_CAD = 0;
+const RB_AUTOBOOT = 0x01234567;
+const RB_HALT_SYSTEM = 0xcdef0123 | 0;
+const RB_POWER_OFF = 0x4321fedc;
+
+export type RebootAction = 'poweroff' | 'reboot' | 'halt';
+const rebootCmd: Record<RebootAction, number> = {
+  poweroff: RB_POWER_OFF,
+  reboot: RB_AUTOBOOT,
+  halt: RB_HALT_SYSTEM,
+};
+
+/** Only returns when it failed. */
+export function reboot(action: RebootAction): void {
+  if (sys().reboot(rebootCmd[action]) !== 0) fail('reboot', action);
+}
+
+/** Ctrl-Alt-Del then sends us SIGINT instead of rebooting at once. */
+export function disableCtrlAltDel(): void {
+  if (sys().reboot(RB_DISABLE_CAD) !== 0) fail('reboot(RB_DISABLE_CAD)');
+}

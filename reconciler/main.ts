@@ -1,0 +1,90 @@
+// The core as sysmaster-init runs it: inherited sockets, state in sql.js, and the init protocol (init/protocol.ts,
+// docs/init.md). A core started here may be the first or the replacement of one that died: it restores what the
+// dead one persisted, takes the exits init buffered, and carries on without touching a running service.
+import fs from 'node:fs';
+import path from 'node:path';
+import { inheritedFds, type CoreMessage, type InitMessage } from '../init/protocol.js';
+import { loadSpec } from '../specs/loader.js';
+import { consoleSink } from './console.js';
+import { startCore } from './core.js';
+import { stateDir } from './paths.js';
+import { StateStore } from './state.js';
+
+const HEARTBEAT_MS = 1000;
+
+const send = (m: CoreMessage) => process.send?.(m);
+const log = (m: string) => process.stderr.write(`sysmaster-core[${process.pid}]: ${m}\n`);
+
+async function main(): Promise<void> {
+  const fds = inheritedFds();
+  if (!fds || !process.send) {
+    log('this is the core that sysmaster-init runs; start sysmaster-init (or sysmaster up) instead');
+    process.exit(2);
+  }
+  process.on('SIGUSR1', () => log('SIGUSR1 ignored'));
+  // init's watchdog counts from our spawn: beat before the slow parts (sql.js, restoring units).
+  send({ type: 'heartbeat' });
+  setInterval(() => send({ type: 'heartbeat' }), HEARTBEAT_MS);
+  const dir = stateDir();
+  let stopping = false;
+  // Under `sysmaster up` the terminal is the console: states and service output, prefixed.
+  const sink = process.env.SYSMASTER_UP ? consoleSink(process.env.SYSMASTER_UP !== 'plain', []) : undefined;
+  const core = await startCore({ stateDir: dir, fds, sink, onExit: (code) => void shutdown(code) });
+  const d = core.daemon;
+  const store = await StateStore.open(path.join(dir, 'state.db'));
+  const previous = store.load();
+  const gone = previous ? d.restore(previous) : [];
+  d.attach(store);
+  if (previous) (sink ? sink.note : log)(`took over ${previous.units.length} units from the previous core (pid ${process.pid})`);
+
+  let first = true;
+  process.on('message', (m: InitMessage) => {
+    if (m.type === 'exits') {
+      for (const e of m.exits) d.applyExit(e, (seq) => send({ type: 'ack', seq }));
+      if (first) {
+        first = false;
+        // Pids the snapshot names that died with no exit for us (reaped by a core that died before saving it).
+        for (const g of gone) d.lostProcess(g.unit, g.pid);
+      }
+    } else if (m.type === 'shutdown') void shutdown(0);
+    else if (m.type === 'reload' && d.specFile) {
+      void loadSpec(d.specFile)
+        .then((spec) => d.apply(spec))
+        .catch((err: Error) => log(`reload failed: ${err.message}`));
+    } else if (m.type === 'ctrl-alt-del') log('ctrl-alt-del: no ctrl-alt-del.target yet, ignored');
+  });
+
+  async function shutdown(code: number): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    sink?.note('stopping all units...');
+    await d.stopAll();
+    d.flush();
+    sink?.note('all units stopped');
+    send({ type: 'exit', code });
+    await core.close();
+    store.close();
+    process.exit(code);
+  }
+
+  send({ type: 'ready' });
+
+  const spec = process.env.SYSMASTER_SPEC;
+  if (!previous && spec && fs.existsSync(spec)) {
+    const result = await d.apply(await loadSpec(spec)).catch((err: Error) => {
+      log(`cannot apply ${spec}: ${err.message}`);
+      return null;
+    });
+    if (!result) return;
+    const bad = result.results.filter((x) => x.result !== 'done');
+    const summary = bad.length
+      ? `started with failures: ${bad.map((b) => `${b.unit} (${b.result})`).join(', ')}`
+      : `all ${result.results.length} jobs done`;
+    (sink ? sink.note : log)(summary);
+  }
+}
+
+main().catch((err: Error) => {
+  log(`fatal: ${err.stack ?? err.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,78 @@
+// init's pure parts: the command line, time spans, the backoff, the exit ledger, the fd names for the core.
+import t from 'tap';
+import { backoff, coreEnv } from '../../init/core.js';
+import { ExitLedger } from '../../init/exits.js';
+import { parseDuration, parseOptions } from '../../init/options.js';
+import { inheritedFds } from '../../init/protocol.js';
+
+t.test('time spans as systemd writes them', async (t) => {
+  const cases: [string, number][] = [
+    ['90', 90_000],
+    ['1.5s', 1500],
+    ['500ms', 500],
+    ['1min 30s', 90_000],
+    ['2h', 7_200_000],
+    ['0', 0],
+  ];
+  for (const [text, ms] of cases) t.equal(parseDuration(text), ms, text);
+  for (const bad of ['', 'soon', '5 parsecs', '-1s', '1s x']) {
+    t.throws(() => parseDuration(bad), { code: 'EUSAGE' }, bad);
+  }
+});
+
+t.test('command line: defaults in a container, values, the main command', async (t) => {
+  const env = { container: 'docker', SYSMASTER_STATE_DIR: '/tmp/sm-x' };
+  const d = parseOptions([], env);
+  t.match(d, { stateDir: '/tmp/sm-x', spec: '/etc/sysmaster/system.toml', main: null, watchdogMs: 10_000 });
+  t.match(d, { graceMs: 8000, maxFailedStarts: 5, container: true }, 'container defaults');
+  t.match(d.core, /reconciler\/main\.js$/, 'the core next to this package');
+
+  const own = ['--state-dir', '/s', '--grace', '1min', '--watchdog-sec', '2', '--max-failed-starts', '0'];
+  const o = parseOptions([...own, '--', 'app', '--grace', 'x'], env);
+  t.match(o, { stateDir: '/s', graceMs: 60_000, watchdogMs: 2000, maxFailedStarts: Infinity });
+  t.same(o.main, ['app', '--grace', 'x'], 'everything after -- is the main command, untouched');
+
+  for (const bad of [['--bogus'], ['stray'], ['--max-failed-starts', 'two'], ['--grace', 'long'], ['--']]) {
+    t.throws(() => parseOptions(bad, env), { code: 'EUSAGE' }, bad.join(' '));
+  }
+});
+
+t.test('backoff after failed starts', async (t) => {
+  t.same([1, 2, 3, 4, 5, 6, 7, 8, 9].map(backoff), [0, 100, 200, 400, 800, 1600, 3200, 5000, 5000]);
+});
+
+t.test('exit ledger: numbered once, kept until acknowledged, in order', async (t) => {
+  const l = new ExitLedger();
+  const a = l.add({ pid: 10, code: 3, signal: null, core: false }, 1000).exit;
+  const b = l.add({ pid: 11, code: null, signal: 'SIGKILL', core: false }, 1001).exit;
+  const c = l.add({ pid: 12, code: 0, signal: null, core: false }, 1002).exit;
+  t.same([a.seq, b.seq, c.seq], [1, 2, 3]);
+  t.same(a, { seq: 1, pid: 10, code: 3, signal: null, core: false, time: 1000 });
+  l.ack(2);
+  l.ack(2);
+  l.ack(99);
+  t.same(l.pending().map((e) => e.seq), [1, 3], 'acks are idempotent; unknown seqs ignored');
+  l.ack(1);
+  t.equal(l.add({ pid: 13, code: 1, signal: null, core: false }).exit.seq, 4, 'seqs never repeat');
+});
+
+t.test('the core finds its fds by name', async (t) => {
+  t.same(inheritedFds({ SYSMASTER_FDS: 'control:3,notify:4' }), { control: 3, notify: 4 });
+  t.same(inheritedFds({ SYSMASTER_FDS: 'notify:7,control:12' }), { control: 12, notify: 7 });
+  t.equal(inheritedFds({}), null);
+  t.equal(inheritedFds({ SYSMASTER_FDS: 'control:3' }), null);
+  t.equal(inheritedFds({ SYSMASTER_FDS: 'control:,notify:4' }), null);
+});
+
+t.test("the core's environment", async (t) => {
+  process.env.NODE_EXTRA_CA_CERTS = '/ca.pem';
+  process.env.SYSMASTER_MAIN_CMD = '["stale"]';
+  t.teardown(() => {
+    delete process.env.NODE_EXTRA_CA_CERTS;
+    delete process.env.SYSMASTER_MAIN_CMD;
+  });
+  const env = coreEnv({ stateDir: '/s', spec: '/x.toml', main: null });
+  t.match(env, { SYSMASTER_STATE_DIR: '/s', SYSMASTER_SPEC: '/x.toml', SYSMASTER_FDS: 'control:3,notify:4' });
+  t.notOk('NODE_EXTRA_CA_CERTS' in env, 'NODE_EXTRA_CA_CERTS stripped');
+  t.notOk('SYSMASTER_MAIN_CMD' in env, 'no main command unless given');
+});
