@@ -34,9 +34,12 @@ const BACKLOG = 128;
 
 /** Creates both sockets in `dir`, replacing stale ones; refuses when something still listens on control.sock. */
 export async function openSockets(dir: string): Promise<InitSockets> {
-  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  // 0711: services running as other users reach notify.sock by its name; nobody else lists the directory.
+  mkdirSync(dir, { recursive: true, mode: 0o711 });
+  chmodSync(dir, 0o711);
   const paths = statePaths(dir);
-  if (await listening(paths.control)) throw new BusyError(`another manager serves ${dir} (${paths.control} answers)`);
+  const other = await listening(paths.control);
+  if (other) throw new BusyError(`another sysmaster (pid ${other}) serves ${dir}: stop it, or use another --state-dir`);
   raiseDgramQueue();
   const notify = notifySocket(paths.notify);
   try {
@@ -47,14 +50,30 @@ export async function openSockets(dir: string): Promise<InitSockets> {
   }
 }
 
-function listening(socketPath: string): Promise<boolean> {
+/** Whether a core answers on the socket: the pid to name (its init's, else its own), or null when none does. */
+function listening(socketPath: string): Promise<string | null> {
   return new Promise((resolve) => {
     const s = net.connect(socketPath);
-    s.once('connect', () => {
+    let buf = '';
+    const done = (v: string | null) => {
       s.destroy();
-      resolve(true);
+      resolve(v);
+    };
+    s.setTimeout(2000, () => done('unknown'));
+    s.once('connect', () => s.write('{"id":1,"method":"ping"}\n'));
+    s.on('data', (d) => {
+      buf += d;
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      try {
+        const r = (JSON.parse(buf.slice(0, nl)) as { result?: { init?: number | null; pid?: number } }).result;
+        done(String(r?.init ?? r?.pid ?? 'unknown'));
+      } catch {
+        done('unknown');
+      }
     });
-    s.once('error', () => resolve(false));
+    s.once('error', () => done(null));
+    s.once('end', () => done('unknown'));
   });
 }
 

@@ -30,7 +30,7 @@ export interface Core {
  */
 export async function startCore(opts: CoreOptions): Promise<Core> {
   const paths = statePaths(opts.stateDir);
-  fs.mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+  fs.mkdirSync(paths.dir, { recursive: true, mode: 0o711 }); // as init makes it: services reach notify.sock
   const other = opts.fds ? null : await call(paths.control, 'ping', {}, { retries: 0 }).catch(() => null);
   if (other) {
     const pid = (other as { pid: number }).pid;
@@ -44,7 +44,7 @@ export async function startCore(opts: CoreOptions): Promise<Core> {
   spawnOffThread(true); // services are posix_spawn'ed on libuv's pool: the loop is not blocked per spawn
   const notify = opts.fds ? NotifySocket.fromFd(opts.fds.notify) : NotifySocket.open(paths.notify);
   notify.on('message', (m) => daemon.effects.notify(m));
-  const server = new ControlServer(methods(daemon, { exit: (code) => opts.onExit?.(code) }), admit);
+  const server = new ControlServer(methods(daemon, { exit: (code) => opts.onExit?.(code), init: opts.fds ? process.ppid : null }), admit);
   if (opts.fds) await server.adopt(opts.fds.control);
   else await server.listen(paths.control, 0o600);
   fs.writeFileSync(paths.lock, `${process.pid}\n`, { mode: 0o600 });

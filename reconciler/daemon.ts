@@ -73,6 +73,7 @@ export class Daemon {
   /** The highest exit from init whose effect is in the state (exactly-once delivery). */
   exitSeq = 0;
   private store: StateStore | null = null;
+  private owner = '';
   private dirty = false;
   /** Effects waiting for the state that asked for them to be durable, then what waits for the write itself. */
   private deferred: (() => void)[] = [];
@@ -133,8 +134,9 @@ export class Daemon {
   }
 
   /** Persist to `store` from now on: every change is written, and effects wait until it is (docs/recovery.md). */
-  attach(store: StateStore): void {
+  attach(store: StateStore, owner: string): void {
     this.store = store;
+    this.owner = owner;
     this.onJob(() => this.schedule());
     this.schedule();
   }
@@ -173,6 +175,7 @@ export class Daemon {
   /** What a new core needs (reconciler/state.ts). */
   state(): CoreState {
     return {
+      owner: this.owner,
       specFile: this.specFile,
       exitSeq: this.exitSeq,
       units: [...this.units.values()].map((u) => ({

@@ -8,6 +8,7 @@ import { loadSpec } from '../specs/loader.js';
 import { consoleSink } from './console.js';
 import { startCore } from './core.js';
 import { stateDir } from './paths.js';
+import { startTime } from './proc.js';
 import { StateStore } from './state.js';
 
 const HEARTBEAT_MS = 1000;
@@ -28,13 +29,18 @@ async function main(): Promise<void> {
   const dir = stateDir();
   let stopping = false;
   // Under `sysmaster up` the terminal is the console: states and service output, prefixed.
-  const sink = process.env.SYSMASTER_UP ? consoleSink(process.env.SYSMASTER_UP !== 'plain', []) : undefined;
+  const sink = process.env.SYSMASTER_UP ? consoleSink(process.env.SYSMASTER_UP === 'prefix', []) : undefined;
   const core = await startCore({ stateDir: dir, fds, sink, onExit: (code) => void shutdown(code) });
   const d = core.daemon;
   const store = await StateStore.open(path.join(dir, 'state.db'));
-  const previous = store.load();
+  const owner = initIdentity();
+  const saved = store.load();
+  // A state left by the core of another init (a previous `up`, a reboot) describes processes that are not ours.
+  const previous = saved && saved.owner === owner ? saved : null;
+  if (saved && !previous) log('ignoring a state file left by another sysmaster-init');
   const gone = previous ? d.restore(previous) : [];
-  d.attach(store);
+  d.attach(store, owner);
+  sink?.note(`manager pid ${process.pid} under sysmaster-init ${process.ppid}, state in ${dir}`);
   if (previous) (sink ? sink.note : log)(`took over ${previous.units.length} units from the previous core (pid ${process.pid})`);
 
   let first = true;
@@ -82,6 +88,11 @@ async function main(): Promise<void> {
       : `all ${result.results.length} jobs done`;
     (sink ? sink.note : log)(summary);
   }
+}
+
+/** Which init this core belongs to: its pid and start time (a pid alone may be reused). */
+function initIdentity(): string {
+  return `${process.ppid}:${startTime(process.ppid) ?? ''}`;
 }
 
 main().catch((err: Error) => {

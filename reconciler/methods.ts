@@ -12,14 +12,14 @@ const JOB_TYPES: JobType[] = ['start', 'stop', 'restart', 'reload', 'try-restart
 const MODES: JobMode[] = ['replace', 'fail', 'isolate'];
 
 /** The control API (docs/protocol.md): one handler per method, each a thin call into the daemon. */
-export function methods(d: Daemon, hooks: { exit(code: number): void }): Record<string, Handler> {
+export function methods(d: Daemon, hooks: { exit(code: number): void; init: number | null }): Record<string, Handler> {
   const names = (p: Record<string, unknown>): string[] => strings(p.units, 'units').map(completeUnitName);
   const spec = async (p: Record<string, unknown>) => {
     if (typeof p.spec !== 'string') throw new ControlError('EPARAMS', '"spec" must be the path of a spec file');
     return loadSpec(p.spec);
   };
   return {
-    ping: () => ({ pid: process.pid, stateDir: d.paths.dir, units: d.units.size }),
+    ping: () => ({ pid: process.pid, init: hooks.init, stateDir: d.paths.dir, units: d.units.size }),
 
     'list-units': (p) => {
       const states = p.states ? strings(p.states, 'states') : [];

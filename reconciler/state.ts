@@ -30,6 +30,8 @@ export interface JobRow {
 }
 
 export interface CoreState {
+  /** The init the state belongs to (`pid:starttime`): a state file of another init is not taken over. */
+  owner: string;
   /** The spec file last applied (daemon-reload re-reads it). */
   specFile: string | null;
   /** The highest exit sequence number from init whose effect is in this state. */
@@ -78,6 +80,7 @@ export class StateStore {
       throw new Error(`state file ${this.file} has version ${meta.get('version')}, this core reads ${STATE_VERSION}`);
     }
     return {
+      owner: meta.get('owner') ?? '',
       specFile: meta.get('specFile') || null,
       exitSeq: Number(meta.get('exitSeq') ?? 0),
       units: rows<Record<string, string | number | null>>(this.db, 'SELECT * FROM units ORDER BY name').map((r) => ({
@@ -100,7 +103,7 @@ export class StateStore {
     try {
       db.run('DELETE FROM meta; DELETE FROM units; DELETE FROM jobs;');
       const meta = db.prepare('INSERT INTO meta VALUES (?, ?)');
-      for (const [k, v] of [['version', String(STATE_VERSION)], ['specFile', state.specFile ?? ''], ['exitSeq', String(state.exitSeq)]]) meta.run([k, v]);
+      for (const [k, v] of [['version', String(STATE_VERSION)], ['owner', state.owner], ['specFile', state.specFile ?? ''], ['exitSeq', String(state.exitSeq)]]) meta.run([k, v]);
       meta.free();
       const unit = db.prepare('INSERT INTO units VALUES (?, ?, ?, ?, ?, ?, ?)');
       for (const u of state.units) {

@@ -111,9 +111,9 @@ t.before(async () => {
   before = await up.call('status', { lines: 0 });
 });
 
-t.test('the socket is 0600 in a 0700 directory', async (t) => {
+t.test('the socket is 0600 in a 0711 directory (traversable, not listable)', async (t) => {
   t.equal(fs.statSync(sockFile).mode & 0o777, 0o600);
-  t.equal(fs.statSync(state).mode & 0o777, 0o700);
+  t.equal(fs.statSync(state).mode & 0o777, 0o711);
 });
 
 t.test('garbage gets EPARSE and the connection stays usable', async (t) => {
@@ -122,7 +122,7 @@ t.test('garbage gets EPARSE and the connection stays usable', async (t) => {
   t.match(await c.next(), { id: null, error: { code: 'EPARSE', message: String } });
   c.send('{"id": 1, "method": \n');
   t.match(await c.next(), { id: null, error: { code: 'EPARSE' } }, 'a truncated object');
-  t.match(await c.request(2, 'ping'), { id: 2, result: { pid: up.child.pid } }, 'a request afterwards is answered');
+  t.match(await c.request(2, 'ping'), { id: 2, result: { pid: up.corePid() } }, 'a request afterwards is answered');
 });
 
 t.test('malformed requests get their codes and the connection stays open', async (t) => {
@@ -139,7 +139,7 @@ t.test('malformed requests get their codes and the connection stays open', async
   t.match(await c.request(7, 'show', { unit: 5 }), { id: 7, error: { code: 'EPARAMS' } }, 'a number for a name');
   t.match(await c.request(8, 'job', { units: ['a'], type: 'explode' }), { id: 8, error: { code: 'EPARAMS' } }, 'an unknown job type');
   t.match(await c.request(9, 'show', { unit: 'nope' }), { id: 9, error: { code: 'ENOUNIT' } });
-  t.match(await c.request(10, 'ping'), { id: 10, result: { pid: up.child.pid } }, 'still open');
+  t.match(await c.request(10, 'ping'), { id: 10, result: { pid: up.corePid() } }, 'still open');
   t.notOk(c.ended, 'the core never closed it');
 });
 
@@ -170,22 +170,22 @@ t.test('a half-open client does not block others', async (t) => {
   const slow = await open();
   slow.send('{"id": 12, "method": "pi');
   const other = await open();
-  t.match(await other.request(13, 'ping'), { id: 13, result: { pid: up.child.pid } }, 'another client is answered');
+  t.match(await other.request(13, 'ping'), { id: 13, result: { pid: up.corePid() } }, 'another client is answered');
   t.match(await other.request(14, 'list-units'), { id: 14, result: [{ name: 'a.service' }, { name: 'b.service' }, { name: 'default.target' }] });
   slow.send('ng"}\n');
-  t.match(await slow.next(), { id: 12, result: { pid: up.child.pid } }, 'the slow client finishes its line and is answered');
+  t.match(await slow.next(), { id: 12, result: { pid: up.corePid() } }, 'the slow client finishes its line and is answered');
 });
 
 t.test('200 concurrent connections each get their answer', async (t) => {
   const n = 200;
   const clients = await Promise.all(Array.from({ length: n }, () => open()));
   const replies = await Promise.all(clients.map((c, i) => c.request(1000 + i, 'ping')));
-  t.equal(replies.filter((r, i) => r?.id === 1000 + i && (r.result as { pid: number }).pid === up.child.pid).length, n, 'every ping answered with its own id');
+  t.equal(replies.filter((r, i) => r?.id === 1000 + i && (r.result as { pid: number }).pid === up.corePid()).length, n, 'every ping answered with its own id');
   for (const c of clients) c.close();
 });
 
 t.test('afterwards the core answers and no unit changed', async (t) => {
-  t.match(await up.call('ping'), { pid: up.child.pid, units: 3 });
+  t.match(await up.call('ping'), { pid: up.corePid(), units: 3 });
   t.same(await up.call('status', { lines: 0 }), before, 'every unit as before: states, pids, restarts, since');
   t.equal(pidsWith(mA).length, 1);
   t.equal(pidsWith(mB).length, 1);

@@ -78,6 +78,11 @@ export class Up {
     });
   }
 
+  /** The core's pid (under sysmaster-init, a child of `up`). */
+  corePid(): number {
+    return Number(fs.readFileSync(path.join(this.stateDir, 'core.pid'), 'utf8'));
+  }
+
   sctl(...args: string[]): Promise<Run> {
     return cli('sctl', ['--state-dir', this.stateDir, ...args]);
   }
