@@ -1,6 +1,8 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { sendNotify } from '../reconciler/notify.js';
+import { closeFd, pipe } from '../reconciler/sys.js';
 import { stateDir } from '../reconciler/paths.js';
 import { formatProblem } from '../specs/errors.js';
 import { loadSpec } from '../specs/loader.js';
@@ -63,12 +65,43 @@ program
   .argument('[assignments...]')
   .option('--ready', 'same as READY=1')
   .option('--status <text>', 'same as STATUS=text')
-  .action(async (fields: string[], o: { ready?: boolean; status?: string }) => {
+  .option('--pid <pid>', 'speak for this pid ("parent", the default, is the process that ran us; "self" is us)', 'parent')
+  .option('--no-block', 'do not wait until the manager has read the message')
+  .action(async (fields: string[], o: { ready?: boolean; status?: string; pid: string; block: boolean }) => {
     const socket = process.env.NOTIFY_SOCKET;
     const lines = [...(o.ready ? ['READY=1'] : []), ...(o.status !== undefined ? [`STATUS=${o.status}`] : []), ...fields];
     if (!lines.length) fail(new Error('nothing to send: give assignments such as READY=1'));
     if (!socket) fail(new Error('NOTIFY_SOCKET is not set: not running under a service manager'));
-    await Promise.resolve(sendNotify(socket, lines.join('\n'))).catch((err) => fail(err));
+    const pid = o.pid === 'parent' ? process.ppid : o.pid === 'self' ? process.pid : Number(o.pid);
+    try {
+      sendNotify(socket, lines.join('\n'), { pid });
+      if (o.block) await barrier(socket);
+    } catch (err) {
+      fail(err);
+    }
   });
+
+/**
+ * systemd-notify's BARRIER=1: pass the write end of a pipe and wait until the manager closes it, i.e. has read
+ * everything sent before — so we (the sender) are still alive while it checks who sent it.
+ */
+async function barrier(socket: string): Promise<void> {
+  const [r, w] = pipe();
+  try {
+    sendNotify(socket, 'BARRIER=1', { fds: [w] });
+  } finally {
+    closeFd(w);
+  }
+  const stream = fs.createReadStream('', { fd: r });
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 5000);
+    stream.on('data', () => {});
+    stream.on('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  stream.destroy();
+}
 
 program.parseAsync().catch((err) => fail(err));

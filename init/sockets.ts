@@ -30,7 +30,7 @@ export class BusyError extends Error {
 const RECEIVE_BUFFER = 8 * 1024 * 1024;
 const DGRAM_QLEN = 512;
 const QLEN_SYSCTL = '/proc/sys/net/unix/max_dgram_qlen';
-const BACKLOG = 128;
+const BACKLOG = 1024; // a burst of clients while no core accepts (capped by net.core.somaxconn)
 
 /** Creates both sockets in `dir`, replacing stale ones; refuses when something still listens on control.sock. */
 export async function openSockets(dir: string): Promise<InitSockets> {

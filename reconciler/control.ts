@@ -60,7 +60,7 @@ export class ControlServer {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       const listen = this.server.listen.bind(this.server) as (handle: object, backlog: number, cb: () => void) => void;
-      listen({ fd }, 128, () => {
+      listen({ fd }, 1024, () => {
         this.server.off('error', reject);
         resolve();
       });

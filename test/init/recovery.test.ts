@@ -128,7 +128,7 @@ t.test('a second init on the same state directory is refused', async (t) => {
   await first.ready();
   const second = new Init(t, { args: ['--state-dir', first.stateDir] });
   t.equal((await second.exited).code, 1);
-  t.match(second.output, /another manager serves/);
+  t.match(second.output, /another sysmaster \(pid \w+\) serves/);
   t.same(await first.ask({ cmd: 'ping' }), { pid: (await first.ready()) }, 'the first one still serves');
 });
 

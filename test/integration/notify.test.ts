@@ -85,7 +85,7 @@ ${node('never', open, marks.never)}
 Type = "notify"
 NotifyAccess = "main"
 TimeoutStartSec = "1s"
-ExecStart = ["/bin/sh", "-c", "/bin/sh -c '${process.execPath} ${bin('sysmaster')} notify READY=1; :'; exec sleep ${marks.deaf}"]
+ExecStart = ["/bin/sh", "-c", "/bin/sh -c '${process.execPath} ${bin('sysmaster')} notify --pid self READY=1; :'; exec sleep ${marks.deaf}"]
 `,
 ].filter(Boolean);
 
