@@ -63,7 +63,7 @@ async function timeProcess(command: string, args: string[], ready: RegExp, manag
   const pid = manager ? manager() : child.pid!;
   const rss = peakRss(pid);
   const cpu = cpuSeconds(pid);
-  const initRss = manager ? peakRss(child.pid!) : undefined;
+  const initRss = manager && pid !== child.pid ? peakRss(child.pid!) : undefined;
   const t1 = performance.now();
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
   child.kill('SIGTERM');
@@ -110,12 +110,12 @@ async function main() {
     '',
     `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${new Date().toISOString()}`,
     '',
-    '| metric | baseline: a Node process spawning the payloads directly | sysmaster up (init + core) | ratio (median of pairs) |',
+    '| metric | baseline: a Node process spawning the payloads directly | sysmaster up | ratio (median of pairs) |',
     '|---|---|---|---|',
     `| time to all ready, ms | ${range(base.map((s) => s.ready))} | ${range(sm.map((s) => s.ready))} | ${ratio('ready').toFixed(2)} |`,
     `| time to all stopped, ms | ${range(base.map((s) => s.stopped))} | ${range(sm.map((s) => s.stopped))} | ${ratio('stopped').toFixed(2)} |`,
     `| peak RSS of the process, MB (sysmaster: the core) | ${range(base.map((s) => s.rss!), 1)} | ${range(sm.map((s) => s.rss!), 1)} | target ≤ 80 for the core |`,
-    `| peak RSS of sysmaster-init, MB | – | ${range(sm.map((s) => s.initRss!), 1)} | – |`,
+    ...(sm.some((s) => s.initRss !== undefined) ? [`| peak RSS of sysmaster-init, MB | – | ${range(sm.map((s) => s.initRss!), 1)} | – |`] : []),
     `| CPU of the process to all ready, s | ${range(base.map((s) => s.cpu!), 2)} | ${range(sm.map((s) => s.cpu!), 2)} | – |`,
     '',
     'Targets: manager overhead ≤ 20% over the baseline (ratio ≤ 1.20); core RSS ≤ 80 MB with 300 units.',

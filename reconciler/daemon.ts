@@ -141,6 +141,11 @@ export class Daemon {
     this.schedule();
   }
 
+  /** Whether the state is saved, i.e. this core can be replaced by another that takes over. */
+  get persistent(): boolean {
+    return this.store !== null;
+  }
+
   /** Run an effect once the state that asked for it is durable; at once when nothing is persisted. */
   defer(effect: () => void): void {
     if (!this.store) return effect();

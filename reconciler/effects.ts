@@ -6,6 +6,7 @@ import type { Command, KillMode, ServiceConfig } from '../specs/types.js';
 import type { Daemon, Unit } from './daemon.js';
 import { readEnvironmentFile } from './envfile.js';
 import { killUnit, signalGroup } from './kill.js';
+import { OutputFifo, type Stream } from './output.js';
 import { isAlive, parentOf, processesOf, sessionOf, startTime } from './proc.js';
 import { afterSpawns, spawnProcess } from './spawn.js';
 import { closeFd, pidfdOpen, pollReadable, type PollWatch } from './sys.js';
@@ -42,6 +43,10 @@ export class Effects {
   private sessions = new Map<number, Unit>();
   /** Process groups started for each unit that may still have members: the unit's "control group" until cgroups. */
   private groups = new Map<string, Set<number>>();
+  /** The journal FIFOs of each unit (output.ts): its processes hold them, so they outlive a core. */
+  private outputs = new Map<string, Record<Stream, OutputFifo>>();
+  /** Removed units whose FIFOs go once the daemon has forgotten them. */
+  private leaving = new Set<string>();
 
   constructor(private d: Daemon) {}
 
@@ -86,9 +91,15 @@ export class Effects {
         groups: user?.groups,
         stdout: cfg.StandardOutput,
         stderr: cfg.StandardError,
+        // A replaceable core (under init) must not hold the only reader of a service's output (docs/recovery.md):
+        // FIFOs the service holds open itself. A core that cannot be replaced (`up`) reads plain pipes, cheaper.
+        ...(this.d.persistent
+          ? { fifos: this.outputOf(u) }
+          : {
+              onLine: (stream: Stream, message: string) =>
+                this.d.logs.add({ time: this.d.now(), unit: u.name, pid: handle.pid ?? null, stream, message }),
+            }),
         notifySocket: cfg.NotifyAccess !== 'none' || cfg.Type === 'notify' ? this.d.paths.notify : undefined,
-        onLine: (stream, message) =>
-          this.d.logs.add({ time: this.d.now(), unit: u.name, pid: handle.pid ?? null, stream, message }),
       });
     } catch (err) {
       return fail((err as Error).message);
@@ -126,6 +137,53 @@ export class Effects {
     } catch (err) {
       this.d.note(`${u.name}: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * STATE_DIR/io/<unit>.stdout and .stderr. Every process of the unit writes the same FIFO, so a line is the unit's:
+   * it is recorded with the unit's main pid.
+   */
+  private outputOf(u: Unit): Record<Stream, OutputFifo> {
+    let o = this.outputs.get(u.name);
+    if (o) return o;
+    const fifo = (stream: Stream) =>
+      new OutputFifo(fifoPath(this.d, u.name, stream), (message) => {
+        const pid = this.d.context(u).mainPid;
+        this.d.logs.add({ time: this.d.now(), unit: u.name, pid: typeof pid === 'number' ? pid : null, stream, message });
+      });
+    o = { stdout: fifo('stdout'), stderr: fifo('stderr') };
+    this.outputs.set(u.name, o);
+    return o;
+  }
+
+  /** A core taking over reads on what the unit's running processes write (and what waited meanwhile). */
+  private listen(u: Unit): void {
+    const cfg = u.spec.config as ServiceConfig;
+    const o = this.outputOf(u);
+    for (const [stream, target] of [['stdout', cfg.StandardOutput], ['stderr', cfg.StandardError]] as const) {
+      if (target?.kind !== 'journal') continue;
+      try {
+        void o[stream].listen();
+      } catch (err) {
+        this.d.note(`${u.name}: cannot read its ${stream}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /**
+   * A restart reuses a unit's FIFOs; a unit gone for good takes them along. Daemon.forget() releases the unit's
+   * pids through track() just before it drops the unit, so whether it was forgotten is known only once that call
+   * has returned. An open reader reads on to EOF: the last lines of the unit's processes are still its.
+   */
+  private leave(u: Unit): void {
+    if (this.leaving.has(u.name)) return;
+    this.leaving.add(u.name);
+    setImmediate(() => {
+      this.leaving.delete(u.name);
+      if (this.d.units.has(u.name)) return;
+      this.outputs.delete(u.name);
+      for (const stream of ['stdout', 'stderr'] as const) fs.rmSync(fifoPath(this.d, u.name, stream), { force: true });
+    });
   }
 
   private groupsOf(u: Unit): Set<number> {
@@ -197,6 +255,7 @@ export class Effects {
 
   /** Keep the pid index in step with a unit's machine (called on every snapshot; cheap when nothing moved). */
   track(u: Unit, main: number | null, control: number | null): void {
+    if (u.removed && main === null && control === null) this.leave(u);
     const was = this.tracked.get(u.name);
     if (was && was.main === main && was.control === control) return;
     for (const pid of [was?.main, was?.control]) if (pid && this.owners.get(pid)?.u === u) this.owners.delete(pid);
@@ -219,17 +278,19 @@ export class Effects {
   }
 
   /**
-   * A restored unit (a new core): its processes are ours again (they lead their own sessions), and a spawn its
-   * snapshot says was under way either happened — find the process by the unit name in its environment — or is
-   * done now.
+   * A restored unit (a new core): its processes are ours again (they lead their own sessions), their output is read
+   * on from their FIFOs, and a spawn its snapshot says was under way either happened — find the process by the unit
+   * name in its environment — or is done now.
    */
   adopt(u: Unit, starts: Record<string, string>): void {
     const ctx = this.d.context(u);
+    let live = false;
     for (const role of ['main', 'control'] as const) {
       const pid = ctx[`${role}Pid`];
       if (typeof pid === 'number' && starts[role]) {
         this.starts.set(pid, starts[role]);
         this.sessions.set(pid, u);
+        live ||= isAlive(pid, starts[role]);
       }
     }
     const spawning = ctx.spawning as Record<ProcRole, boolean> | undefined;
@@ -239,11 +300,13 @@ export class Effects {
       if (found) {
         this.sessions.set(found, u);
         this.d.send(u, { type: 'SPAWNED', role, pid: found });
+        live = true;
         continue;
       }
       const command = (role === 'main' ? (ctx.mainCommand ?? (u.spec.config as ServiceConfig).ExecStart[0]) : ctx.controlCommand) as Command | null;
       if (command) this.spawn(u, { role, command, phase: String(ctx.phase ?? role) });
     }
+    if (live) this.listen(u);
   }
 
   /**
@@ -290,9 +353,15 @@ export class Effects {
   }
 }
 
+function fifoPath(d: Daemon, unit: string, stream: Stream): string {
+  return path.join(d.paths.dir, 'io', `${unit}.${stream}`);
+}
+
 function workingDirectory(u: Unit, cfg: ServiceConfig, home: string | undefined): string | undefined {
   const wd = cfg.WorkingDirectory;
   if (!wd) return undefined;
   if (wd === '~' || wd.startsWith('~/')) return path.join(home ?? process.env.HOME ?? '/', wd.slice(1));
   return path.resolve(path.dirname(u.spec.where.file), wd);
 }
+
+const pidOf = (v: unknown): number | null => (typeof v === 'number' && v > 0 ? v : null);

@@ -1,5 +1,9 @@
-// Service output captured by the manager ("journal"): bytes → lines, lines → `name | line` for a terminal.
+// Service output captured by the manager ("journal"): the FIFOs it comes through, bytes → lines, lines →
+// `name | line` for a terminal.
+import { closeSync, constants as fsc, lstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { createColors } from 'picocolors';
+import { mkfifo, pipeSize, pollReadable, type PollWatch, type SysError } from './sys.js';
 
 /** Like systemd's LineMax= (48K there): a longer line is cut into pieces of this many bytes. */
 export const MAX_LINE = 64 * 1024;
@@ -67,4 +71,152 @@ export function prefixer(name: string, opts: { color?: boolean; width?: number }
   for (const ch of name) hash = (hash * 31 + ch.codePointAt(0)!) >>> 0;
   const head = palette[hash % palette.length](name.padEnd(opts.width ?? 0)) + c.dim(' | ');
   return (line) => head + line;
+}
+
+/** A captured output stream. */
+export type Stream = 'stdout' | 'stderr';
+
+/** /proc/sys/fs/pipe-max-size (1 MiB by default): how much output may wait while no core reads. */
+let maxPipe: number | undefined;
+function pipeMax(): number {
+  if (maxPipe === undefined) {
+    try {
+      maxPipe = Number.parseInt(readFileSync('/proc/sys/fs/pipe-max-size', 'utf8'), 10) || 0;
+    } catch {
+      maxPipe = 0;
+    }
+  }
+  return maxPipe;
+}
+
+const CHUNK = 64 * 1024;
+/** Reads per wake-up at most: a process that writes without pause must not hold the event loop. */
+const READS_PER_WAKE = 16;
+const chunk = Buffer.allocUnsafe(CHUNK);
+
+function makeFifo(path: string): void {
+  try {
+    return mkfifo(path, 0o600);
+  } catch (err) {
+    if ((err as SysError).code !== 'EEXIST') throw err;
+  }
+  if (lstatSync(path).isFIFO()) return;
+  rmSync(path);
+  mkfifo(path, 0o600);
+}
+
+/**
+ * One journal stream of a unit: a FIFO in the state directory (docs/recovery.md, "What outlives a core"). Each
+ * process writing it holds it open read-write, so a write never raises SIGPIPE, even while no core runs; it only
+ * blocks once the pipe is full, and the pipe is raised to pipe-max-size. The manager reads it through its own
+ * non-blocking reader. A new core opens a new reader and gets what waited meanwhile.
+ *
+ * The reader sees EOF only when every writer is gone: every process that was given the FIFO, and whatever
+ * inherited it from them. It then closes; the next process gets a new reader (a reader opened on a FIFO whose
+ * writers are all gone would see EOF at once, before the new writer opens it).
+ */
+export class OutputFifo {
+  private fd: number | null = null;
+  private watch: PollWatch | null = null;
+  private readonly lines: LineSplitter;
+  /** Processes about to open the FIFO: an EOF before they have does not end the reading. */
+  private pending = 0;
+  private drained: Promise<void> = Promise.resolve();
+  private eof: (() => void) | null = null;
+
+  constructor(
+    readonly path: string,
+    onLine: (line: string) => void,
+  ) {
+    this.lines = new LineSplitter(onLine);
+  }
+
+  /** Whether a reader is open. */
+  get reading(): boolean {
+    return this.fd !== null;
+  }
+
+  /**
+   * For a process about to be given the FIFO: make it (mode 0600, its directory 0700) if needed and open the
+   * reader if it is not. Call `opened` once the process has its fd, or will never have it. `drained` resolves at
+   * EOF. Throws a SysError or an fs error when the FIFO cannot be made.
+   */
+  attach(): { drained: Promise<void>; opened(): void } {
+    this.open();
+    this.pending++;
+    let done = false;
+    return {
+      drained: this.drained,
+      opened: () => {
+        if (done) return;
+        done = true;
+        // An EOF came meanwhile and paused the reading: whatever comes now is the new writer's, or EOF again.
+        if (--this.pending === 0 && this.fd !== null && !this.watch) this.poll();
+      },
+    };
+  }
+
+  /** Read what processes that already hold the FIFO write (a core taking over). Resolves at EOF. */
+  listen(): Promise<void> {
+    const a = this.attach();
+    a.opened();
+    return a.drained;
+  }
+
+  /** Stop reading. What was not read stays in the pipe for the next reader, as long as a writer holds it. */
+  close(): void {
+    this.unpoll();
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+    this.lines.end();
+    this.eof?.();
+    this.eof = null;
+  }
+
+  private open(): void {
+    if (this.fd !== null) return;
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+    makeFifo(this.path);
+    const fd = openSync(this.path, fsc.O_RDONLY | fsc.O_NONBLOCK);
+    try {
+      if (pipeMax() > pipeSize(fd)) pipeSize(fd, pipeMax());
+    } catch {
+      // EPERM past a per-user limit (pipe-user-pages-soft) without CAP_SYS_RESOURCE: the default size.
+    }
+    this.fd = fd;
+    this.drained = new Promise((res) => (this.eof = res));
+    this.poll();
+  }
+
+  private poll(): void {
+    this.watch = pollReadable(this.fd!, () => this.read());
+  }
+
+  private unpoll(): void {
+    this.watch?.close();
+    this.watch = null;
+  }
+
+  private read(): void {
+    for (let i = 0; i < READS_PER_WAKE && this.fd !== null; i++) {
+      let n: number;
+      try {
+        n = readSync(this.fd, chunk, 0, CHUNK, null);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN') return;
+        if (code === 'EINTR') continue;
+        n = 0; // EIO and the like: nothing more will come
+      }
+      if (n === 0) return this.ended();
+      // A copy: the splitter keeps pieces of a partial line.
+      this.lines.push(Buffer.from(chunk.subarray(0, n)));
+    }
+  }
+
+  private ended(): void {
+    // A process is about to open the FIFO: EOF is level-triggered, so pause until it has.
+    if (this.pending > 0) return this.unpoll();
+    this.close();
+  }
 }

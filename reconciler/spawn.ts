@@ -1,5 +1,6 @@
 // Starting one service process: systemd's command-line expansion, an executable looked up and checked up front
 // (so the error names the path), its own session, exactly the environment given, and output wired as the spec says.
+// The manager's `journal` output is a FIFO the process holds read-write (output.ts): it outlives the manager.
 //
 // Two ways, one contract (test/os/spawn.test.ts runs the same suite over each):
 // - posix_spawn (sys.ts), whenever a Reaper runs. glibc's clone(CLONE_VM | CLONE_VFORK) copies no page tables, so
@@ -19,7 +20,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ExitInfo } from '../machines/types.js';
 import type { OutputTarget } from '../specs/types.js';
-import { LineSplitter } from './output.js';
+import { LineSplitter, type OutputFifo, type Stream } from './output.js';
 import { pipe, posixSpawn, posixSpawnAsync, type SpawnRequest } from './sys.js';
 
 /** A process could not be started. `code` is the errno name (ENOENT, EACCES, EPERM, ...). */
@@ -180,8 +181,13 @@ export interface SpawnOptions {
   groups?: number[];
   stdout: OutputTarget;
   stderr: OutputTarget;
-  /** Lines of `journal` outputs. */
-  onLine?(stream: 'stdout' | 'stderr', line: string): void;
+  /**
+   * `journal` outputs through FIFOs that outlive us (output.ts): the process holds its FIFO open read-write, so
+   * it never gets SIGPIPE when our reader goes, and the FIFO's reader gets its lines. The manager's way.
+   */
+  fifos?: Partial<Record<Stream, OutputFifo>>;
+  /** Lines of `journal` outputs that have no FIFO: those go through a pipe only we read. */
+  onLine?(stream: Stream, line: string): void;
   /** Exported as NOTIFY_SOCKET. */
   notifySocket?: string;
 }
@@ -200,8 +206,9 @@ export interface SpawnHandle {
    */
   exited: Promise<ExitInfo>;
   /**
-   * Every `journal` line has been delivered: its pipes reached EOF, which can be long after `exited` when a
-   * child of the process still holds them. Resolves at once without journal outputs, and also on failure.
+   * Every `journal` line has been delivered: its pipes or FIFOs reached EOF, which can be long after `exited` when
+   * a child of the process still holds them (a FIFO: or another process given the same FIFO). Resolves at once
+   * without journal outputs, and also on failure.
    */
   drained: Promise<void>;
 }
@@ -215,16 +222,45 @@ const openFlags: Record<'file' | 'append' | 'truncate', number> = {
   append: fsc.O_WRONLY | fsc.O_CREAT | fsc.O_APPEND | fsc.O_NOCTTY,
 };
 
-/** Where fd 1 or 2 goes, as child_process spells it; a number is a file we opened. */
-type Wiring = 'pipe' | 'inherit' | 'ignore' | number;
+/**
+ * Where fd 1 or 2 goes, as child_process spells it; a number is a file we opened; `fifo` is a journal FIFO the
+ * process is given read-write.
+ */
+type Wiring = 'pipe' | 'inherit' | 'ignore' | number | { fifo: string };
 
-/** Wiring for stdout and stderr; opened files are returned to be closed once the child has its copies. */
-function openOutputs(out: OutputTarget, err: OutputTarget): { stdio: [Wiring, Wiring]; opened: number[] } {
-  const opened: number[] = [];
-  const one = (t: OutputTarget, name: string): Wiring => {
+/** Wiring for stdout and stderr, and what to release once the child has its copies (or never will). */
+interface Outputs {
+  stdio: [Wiring, Wiring];
+  /** Files we opened: closed. */
+  opened: number[];
+  /** FIFOs whose reader waits for this process: told it has opened them. */
+  fifos: ReturnType<OutputFifo['attach']>[];
+}
+
+function fifosDrained(out: Outputs): Promise<void> {
+  return Promise.all(out.fifos.map((f) => f.drained)).then(() => {});
+}
+
+function releaseOutputs(out: Outputs): void {
+  for (const fd of out.opened) closeSync(fd);
+  for (const f of out.fifos) f.opened();
+}
+
+function openOutputs(opts: SpawnOptions): Outputs {
+  const out: Outputs = { stdio: ['ignore', 'ignore'], opened: [], fifos: [] };
+  const one = (t: OutputTarget, stream: Stream): Wiring => {
+    const name = stream === 'stdout' ? 'StandardOutput' : 'StandardError';
     switch (t.kind) {
-      case 'journal':
-        return 'pipe';
+      case 'journal': {
+        const fifo = opts.fifos?.[stream];
+        if (!fifo) return 'pipe';
+        try {
+          out.fifos.push(fifo.attach());
+        } catch (e) {
+          throw spawnError(e, `${name}=journal: cannot open ${fifo.path}`);
+        }
+        return { fifo: fifo.path };
+      }
       case 'inherit':
         return 'inherit';
       case 'null':
@@ -232,19 +268,24 @@ function openOutputs(out: OutputTarget, err: OutputTarget): { stdio: [Wiring, Wi
       default:
         try {
           const fd = openSync(t.path, openFlags[t.kind], 0o644);
-          opened.push(fd);
+          out.opened.push(fd);
           return fd;
         } catch (e) {
-          for (const fd of opened) closeSync(fd);
           throw spawnError(e, `${name}=${t.kind}:${t.path}: cannot open`);
         }
     }
   };
-  const o = one(out, 'StandardOutput');
-  // The same file for both shares one open file description, as systemd does: two would overwrite each other.
-  const sameFile = out.kind === err.kind && 'path' in out && 'path' in err && out.path === err.path;
-  const e = sameFile ? o : one(err, 'StandardError');
-  return { stdio: [o, e], opened };
+  try {
+    const { stdout, stderr } = opts;
+    const o = one(stdout, 'stdout');
+    // The same file for both shares one open file description, as systemd does: two would overwrite each other.
+    const sameFile = stdout.kind === stderr.kind && 'path' in stdout && 'path' in stderr && stdout.path === stderr.path;
+    out.stdio = [o, sameFile ? o : one(stderr, 'stderr')];
+  } catch (err) {
+    releaseOutputs(out);
+    throw err;
+  }
+  return out;
 }
 
 function checkCwd(cwd: string): void {
@@ -277,9 +318,8 @@ function failed(err: SpawnError): SpawnHandle {
   return { pid: undefined, spawned: spawned.promise, exited: exited.promise, drained: Promise.resolve() };
 }
 
-type Stream = 'stdout' | 'stderr';
 
-/** Journal streams to onLine, line by line; resolves once every stream has closed. */
+/** Journal pipes to onLine, line by line; resolves once every pipe has closed. */
 function capture(streams: [Stream, Readable | null][], opts: SpawnOptions): Promise<void> {
   const ends: Promise<void>[] = [];
   for (const [stream, readable] of streams) {
@@ -343,10 +383,18 @@ export function spawnProcess(opts: SpawnOptions): SpawnHandle {
 }
 
 function viaChildProcess(cmd: Command, opts: SpawnOptions): SpawnHandle {
-  let out: ReturnType<typeof openOutputs>;
+  let out: Outputs;
+  let stdio: StdioOptions;
   try {
-    out = openOutputs(opts.stdout, opts.stderr);
+    out = openOutputs(opts);
   } catch (err) {
+    return failed(err as SpawnError);
+  }
+  try {
+    // libuv cannot open a file in the child: the process gets a copy of our read-write fd, closed after the spawn.
+    stdio = ['ignore', ...out.stdio.map((w) => (typeof w === 'object' ? openFifo(w.fifo, out) : w))];
+  } catch (err) {
+    releaseOutputs(out);
     return failed(err as SpawnError);
   }
   let { file, argv0, args } = cmd;
@@ -364,12 +412,11 @@ function viaChildProcess(cmd: Command, opts: SpawnOptions): SpawnHandle {
 
   let child: ChildProcess;
   try {
-    const stdio: StdioOptions = ['ignore', ...out.stdio];
     child = spawn(file, args, { argv0, env: cmd.env, cwd: opts.cwd, ...ids, stdio, detached: true });
   } catch (err) {
     return failed(spawnError(err, `cannot start ${file}${opts.uid !== undefined ? ` as uid ${opts.uid}` : ''}`));
   } finally {
-    for (const fd of out.opened) closeSync(fd);
+    releaseOutputs(out);
   }
 
   const spawned = deferred<number>();
@@ -384,14 +431,27 @@ function viaChildProcess(cmd: Command, opts: SpawnOptions): SpawnHandle {
     spawned.reject(e);
     exited.reject(e);
   });
-  const drained = capture(
+  const piped = capture(
     [
       ['stdout', child.stdout],
       ['stderr', child.stderr],
     ],
     opts,
   );
+  // A process that never ran never held its FIFOs: their EOF is not its business.
+  const drained = Promise.all([piped, spawned.promise.then(() => fifosDrained(out), () => {})]).then(() => {});
   return { pid: child.pid, spawned: spawned.promise, exited: exited.promise, drained };
+}
+
+/** A journal FIFO opened read-write here, for the child_process path. */
+function openFifo(path: string, out: Outputs): number {
+  try {
+    const fd = openSync(path, fsc.O_RDWR);
+    out.opened.push(fd);
+    return fd;
+  } catch (e) {
+    throw spawnError(e, `journal: cannot open ${path}`);
+  }
 }
 
 /** Off the main thread: see spawnOffThread. */
@@ -455,30 +515,34 @@ function schedule(job: (done: () => void) => void): void {
   else waiting.push(run);
 }
 
-/** fds 0–2 for posix_spawn: our journal pipes' read ends, and what to close once the child has its copies. */
+/** fds 0–2 for posix_spawn: our journal pipes' read ends, and what to release once the child has its copies. */
 interface PosixStdio {
   stdio: SpawnRequest['stdio'];
   reads: [Stream, number][];
-  close: number[];
+  out: Outputs;
 }
 
 function posixStdio(opts: SpawnOptions): PosixStdio {
-  const { stdio, opened } = openOutputs(opts.stdout, opts.stderr);
-  const io: PosixStdio = { stdio: [null, null, null], reads: [], close: opened };
+  const out = openOutputs(opts);
+  const io: PosixStdio = { stdio: [null, null, null], reads: [], out };
   try {
     for (const fd of [1, 2] as const) {
-      const w = stdio[fd - 1];
+      const w = out.stdio[fd - 1];
       if (w === 'pipe') {
         const [read, write] = pipe();
         io.reads.push([fd === 1 ? 'stdout' : 'stderr', read]);
-        io.close.push(write);
+        out.opened.push(write);
         io.stdio[fd] = write;
+      } else if (typeof w === 'object') {
+        // Opened by the child itself: no copy of a writer stays here, even for a moment.
+        io.stdio[fd] = { open: w.fifo, flags: fsc.O_RDWR };
       } else {
         io.stdio[fd] = w === 'inherit' ? fd : w === 'ignore' ? null : w;
       }
     }
   } catch (err) {
-    for (const fd of [...io.close, ...io.reads.map(([, r]) => r)]) closeSync(fd);
+    releaseOutputs(out);
+    for (const [, r] of io.reads) closeSync(r);
     throw spawnError(err, 'output pipe');
   }
   return io;
@@ -545,7 +609,7 @@ function viaPosixSpawn(cmd: Command, opts: SpawnOptions): SpawnHandle {
     };
     const expected = expectExit();
     const finish = (err: Error | null, pid: number) => {
-      for (const fd of io.close) closeSync(fd);
+      releaseOutputs(io.out);
       next();
       if (err) {
         expected.cancel();
@@ -557,7 +621,7 @@ function viaPosixSpawn(cmd: Command, opts: SpawnOptions): SpawnHandle {
         stream,
         new Socket({ fd, readable: true, writable: false }),
       ]);
-      void capture(streams, opts).then(drain);
+      void Promise.all([capture(streams, opts), fifosDrained(io.out)]).then(drain);
       spawned.resolve(pid);
       expected.watch(pid, (info) => exited.resolve(info));
     };

@@ -50,6 +50,8 @@ interface Libc {
   close: (fd: number) => number;
   pidfdOpen: (pid: number, flags: number) => number;
   pipe2: (fds: Int32Array, flags: number) => number;
+  mkfifo: (path: string, mode: number) => number;
+  fcntl: (fd: number, cmd: number, ...rest: unknown[]) => number;
   posixSpawn: SpawnFn & { async: (...args: [...Parameters<SpawnFn>, (err: unknown, r: number) => void]) => void };
   faInit: (fa: Buffer) => number;
   faDestroy: (fa: Buffer) => number;
@@ -90,6 +92,8 @@ function sys(): Libc {
     close: c.func('int close(int)'),
     pidfdOpen: c.func('int pidfd_open(int, unsigned int)'),
     pipe2: c.func('int pipe2(_Out_ int *fds, int flags)'),
+    mkfifo: c.func('int mkfifo(const char *, uint32_t)'),
+    fcntl: c.func('int fcntl(int, int, ...)'),
     posixSpawn: c.func(
       'int posix_spawn(_Out_ int *pid, const char *path, const void *fa, const void *attr, ' +
         'const char **argv, const char **envp)',
@@ -194,6 +198,26 @@ export function pipe(): [number, number] {
   return [fds[0], fds[1]];
 }
 
+/** A FIFO at `path`; EEXIST when something is there already. */
+export function mkfifo(path: string, mode: number): void {
+  if (sys().mkfifo(path, mode) !== 0) fail('mkfifo', path);
+}
+
+const F_SETPIPE_SZ = 1031;
+const F_GETPIPE_SZ = 1032;
+
+/**
+ * The capacity of the pipe `fd` is an end of (a FIFO's too), set first when `size` is given: the kernel rounds it
+ * up to a power-of-two number of pages; EPERM above pipe-max-size or a per-user limit, EBUSY below what it holds.
+ */
+export function pipeSize(fd: number, size?: number): number {
+  const { fcntl } = sys();
+  if (size !== undefined && fcntl(fd, F_SETPIPE_SZ, 'int', size) < 0) fail('fcntl(F_SETPIPE_SZ)', String(size));
+  const r = fcntl(fd, F_GETPIPE_SZ, 'int', 0);
+  if (r < 0) fail('fcntl(F_GETPIPE_SZ)');
+  return r;
+}
+
 /** What posix_spawn runs. The child gets fds 0–2 and nothing else, whatever close-on-exec flags our fds carry. */
 export interface SpawnRequest {
   /** An absolute path: posix_spawn does no PATH search. */
@@ -204,10 +228,11 @@ export interface SpawnRequest {
   cwd?: string;
   /**
    * What fds 0, 1 and 2 are: one of our fds, duplicated (each must be that same number or ≥ 3, so no dup2 clobbers
-   * another's source), or null for /dev/null.
+   * another's source); a file the child opens itself, with these open(2) flags; or null for /dev/null.
    */
-  stdio: [number | null, number | null, number | null];
+  stdio: [SpawnFd, SpawnFd, SpawnFd];
 }
+export type SpawnFd = number | { open: string; flags: number } | null;
 
 // spawn.h; POSIX_SPAWN_SETSID needs glibc ≥ 2.26.
 const POSIX_SPAWN_SETSIGDEF = 0x04;
@@ -250,6 +275,8 @@ function fileActions(req: SpawnRequest): Buffer {
       if (from === null) {
         const access = fd === 0 ? fsc.O_RDONLY : fsc.O_WRONLY;
         check('posix_spawn_file_actions_addopen', c.faOpen(fa, fd, '/dev/null', access, 0));
+      } else if (typeof from === 'object') {
+        check('posix_spawn_file_actions_addopen', c.faOpen(fa, fd, from.open, from.flags, 0));
       } else {
         // dup2 onto itself clears close-on-exec (glibc ≥ 2.29): an inherited stdio fd survives the exec.
         check('posix_spawn_file_actions_adddup2', c.faDup2(fa, from, fd));

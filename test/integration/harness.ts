@@ -47,12 +47,23 @@ export class Up {
     readonly spec: string,
     readonly stateDir: string,
     extraArgs: string[] = [],
-    /** `viaEnv`: pick the state directory with SYSMASTER_STATE_DIR instead of --state-dir. */
-    opts: { viaEnv?: boolean } = {},
+    /**
+     * `viaEnv`: pick the state directory with SYSMASTER_STATE_DIR instead of --state-dir. `init`: run the spec under
+     * sysmaster-init (a replaceable core, with the same console output as `up`) instead of `sysmaster up`.
+     */
+    opts: { viaEnv?: boolean; init?: boolean } = {},
   ) {
     const where = opts.viaEnv ? [] : ['--state-dir', stateDir];
-    this.child = spawn(bin('sysmaster'), [...where, 'up', spec, ...extraArgs], {
-      env: { ...process.env, NO_COLOR: '1', ...(opts.viaEnv ? { SYSMASTER_STATE_DIR: stateDir } : {}) },
+    const [command, args] = opts.init
+      ? [bin('sysmaster-init'), [...where, '--spec', spec, ...extraArgs]]
+      : [bin('sysmaster'), [...where, 'up', spec, ...extraArgs]];
+    this.child = spawn(command, args, {
+      env: {
+        ...process.env,
+        NO_COLOR: '1',
+        ...(opts.viaEnv ? { SYSMASTER_STATE_DIR: stateDir } : {}),
+        ...(opts.init ? { SYSMASTER_UP: 'prefix' } : {}),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child.stdout!.on('data', (d) => (this.output += d));

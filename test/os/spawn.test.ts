@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap';
 import { chmodSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { OutputFifo } from '../../reconciler/output.js';
 import { pgidOf, sessionOf } from '../../reconciler/proc.js';
 import { Reaper, isLibuvChild } from '../../reconciler/reaper.js';
 import {
@@ -132,6 +133,34 @@ function suite(t: Test, way: Way) {
     t.same(r.stdout, ['one', 'two', 'partial']);
     t.same(r.stderr, ['err']);
     t.same(r.exit.code, 0);
+  });
+
+  t.test('journal output through FIFOs: the same lines; the process holds each FIFO read-write', async (t) => {
+    const dir = tempDir(t);
+    const lines: Record<'stdout' | 'stderr', string[]> = { stdout: [], stderr: [] };
+    const fifos = {
+      stdout: new OutputFifo(join(dir, 'io', 'x.stdout'), (l) => lines.stdout.push(l)),
+      stderr: new OutputFifo(join(dir, 'io', 'x.stderr'), (l) => lines.stderr.push(l)),
+    };
+    const r = await run(['sh', '-c', 'printf "one\\ntwo\\n"; printf "err\\n" >&2; printf "partial"'], {
+      fifos,
+      onLine: () => t.fail('no line goes through a pipe'),
+    });
+    t.same(lines, { stdout: ['one', 'two', 'partial'], stderr: ['err'] });
+    t.same(r.exit.code, 0);
+    t.notOk(fifos.stdout.reading || fifos.stderr.reading, 'EOF closed the readers');
+
+    const h = spawnProcess({ argv: ['sleep', '100'], env: { PATH }, stdout: { kind: 'journal' }, stderr: { kind: 'null' }, fifos });
+    const pid = await h.spawned;
+    t.equal(readlinkSync(`/proc/${pid}/fd/1`), fifos.stdout.path, 'fd 1 is the FIFO');
+    const flags = Number.parseInt(/^flags:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/fdinfo/1`, 'utf8'))![1], 8);
+    t.equal(flags & 3, 2, 'opened O_RDWR');
+    t.ok(fifos.stdout.reading, 'a reader is open while it runs');
+    t.notOk(fifos.stderr.reading, 'none for an output that is not the journal');
+    process.kill(pid, 'SIGKILL');
+    await h.exited;
+    await h.drained;
+    t.notOk(fifos.stdout.reading, 'closed at EOF');
   });
 
   t.test('file:, truncate:, append: and null outputs', async (t) => {
