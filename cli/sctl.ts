@@ -254,6 +254,22 @@ program
   });
 
 program
+  .command('daemon-reexec')
+  .description('hand over to a fresh manager process (new code on disk is used); services are not touched')
+  .action(async () => void (await rpc('daemon-reexec')));
+
+for (const [verb, what] of [
+  ['poweroff', 'stop every unit, then power off (a host PID 1) or exit 0 (a container, sysmaster up)'],
+  ['reboot', 'stop every unit, then reboot (a host PID 1) or exit 0'],
+  ['halt', 'stop every unit, then halt (a host PID 1) or exit 0'],
+] as const) {
+  program
+    .command(verb)
+    .description(what)
+    .action(async () => void (await rpc(verb)));
+}
+
+program
   .command('exit')
   .description('stop every unit and make the manager exit with CODE (default 0)')
   .argument('[code]', 'exit code', '0')

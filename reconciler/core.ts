@@ -16,7 +16,9 @@ export interface CoreOptions {
   fds?: { control: number; notify: number } | null;
   sink?: Sink;
   /** Called when a client asks the manager to exit (`sctl exit CODE`). */
-  onExit?(code: number): void;
+  onExit?(code: number, action?: 'poweroff' | 'reboot' | 'halt'): void;
+  /** Under init: hand over to a fresh core (`sctl daemon-reexec`). */
+  onReexec?(): void;
 }
 
 export interface Core {
@@ -44,7 +46,11 @@ export async function startCore(opts: CoreOptions): Promise<Core> {
   spawnOffThread(true); // services are posix_spawn'ed on libuv's pool: the loop is not blocked per spawn
   const notify = opts.fds ? NotifySocket.fromFd(opts.fds.notify) : NotifySocket.open(paths.notify);
   notify.on('message', (m) => daemon.effects.notify(m));
-  const server = new ControlServer(methods(daemon, { exit: (code) => opts.onExit?.(code), init: opts.fds ? process.ppid : null }), admit);
+  const server = new ControlServer(methods(daemon, {
+      exit: (code, action) => opts.onExit?.(code, action),
+      reexec: opts.onReexec ?? null,
+      init: opts.fds ? process.ppid : null,
+    }), admit);
   if (opts.fds) await server.adopt(opts.fds.control);
   else await server.listen(paths.control, 0o600);
   fs.writeFileSync(paths.lock, `${process.pid}\n`, { mode: 0o600 });

@@ -30,7 +30,19 @@ async function main(): Promise<void> {
   let stopping = false;
   // Under `sysmaster up` the terminal is the console: states and service output, prefixed.
   const sink = process.env.SYSMASTER_UP ? consoleSink(process.env.SYSMASTER_UP === 'prefix', []) : undefined;
-  const core = await startCore({ stateDir: dir, fds, sink, onExit: (code) => void shutdown(code) });
+  const core = await startCore({
+    stateDir: dir,
+    fds,
+    sink,
+    onExit: (code, action) => void shutdown(code, action),
+    // Live update: the state is saved, init starts a fresh core (new code on disk), which takes over.
+    onReexec: () => {
+      d.flush();
+      sink?.note('re-executing: a fresh core takes over');
+      send({ type: 'reexec' });
+      setTimeout(() => process.exit(0), 20);
+    },
+  });
   const d = core.daemon;
   const store = await StateStore.open(path.join(dir, 'state.db'));
   const owner = initIdentity();
@@ -60,14 +72,14 @@ async function main(): Promise<void> {
     } else if (m.type === 'ctrl-alt-del') log('ctrl-alt-del: no ctrl-alt-del.target yet, ignored');
   });
 
-  async function shutdown(code: number): Promise<void> {
+  async function shutdown(code: number, action?: 'poweroff' | 'reboot' | 'halt'): Promise<void> {
     if (stopping) return;
     stopping = true;
     sink?.note('stopping all units...');
     await d.stopAll();
     d.flush();
     sink?.note('all units stopped');
-    send({ type: 'exit', code });
+    send({ type: 'exit', code, ...(action ? { action } : {}) });
     await core.close();
     store.close();
     process.exit(code);

@@ -12,11 +12,23 @@ const JOB_TYPES: JobType[] = ['start', 'stop', 'restart', 'reload', 'try-restart
 const MODES: JobMode[] = ['replace', 'fail', 'isolate'];
 
 /** The control API (docs/protocol.md): one handler per method, each a thin call into the daemon. */
-export function methods(d: Daemon, hooks: { exit(code: number): void; init: number | null }): Record<string, Handler> {
+/** What the process around the daemon does for it: exit (with a power action under init) and re-exec. */
+export interface Hooks {
+  exit(code: number, action?: 'poweroff' | 'reboot' | 'halt'): void;
+  /** Hand over to a fresh core (new code on disk); null when no init can start one. */
+  reexec: (() => void) | null;
+  init: number | null;
+}
+
+export function methods(d: Daemon, hooks: Hooks): Record<string, Handler> {
   const names = (p: Record<string, unknown>): string[] => strings(p.units, 'units').map(completeUnitName);
   const spec = async (p: Record<string, unknown>) => {
     if (typeof p.spec !== 'string') throw new ControlError('EPARAMS', '"spec" must be the path of a spec file');
     return loadSpec(p.spec);
+  };
+  const power = (action: 'poweroff' | 'reboot' | 'halt') => {
+    setImmediate(() => hooks.exit(0, action));
+    return { action };
   };
   return {
     ping: () => ({ pid: process.pid, init: hooks.init, stateDir: d.paths.dir, units: d.units.size }),
@@ -108,6 +120,19 @@ export function methods(d: Daemon, hooks: { exit(code: number): void; init: numb
       const code = typeof p.code === 'number' && Number.isInteger(p.code) && p.code >= 0 && p.code <= 255 ? p.code : 0;
       setImmediate(() => hooks.exit(code));
       return { code };
+    },
+
+    // A host's PID 1 powers off, reboots or halts after stopping everything; in a container or under `up` the
+    // manager just exits (0).
+    poweroff: () => power('poweroff'),
+    reboot: () => power('reboot'),
+    halt: () => power('halt'),
+
+    'daemon-reexec': () => {
+      const reexec = hooks.reexec;
+      if (!reexec) throw new ControlError('ENOINIT', 'daemon-reexec needs sysmaster-init: this manager was started by `sysmaster up`');
+      setImmediate(reexec);
+      return { pid: process.pid };
     },
   };
 }
