@@ -6,6 +6,7 @@ import { methods } from './methods.js';
 import { NotifySocket } from './notify.js';
 import { statePaths } from './paths.js';
 import { ControlError } from './protocol.js';
+import type { CoreState } from './state.js';
 import { Reaper } from './reaper.js';
 import { spawnOffThread } from './spawn.js';
 import { setChildSubreaper } from './sys.js';
@@ -19,10 +20,14 @@ export interface CoreOptions {
   onExit?(code: number, action?: 'poweroff' | 'reboot' | 'halt'): void;
   /** Under init: hand over to a fresh core (`sctl daemon-reexec`). */
   onReexec?(): void;
+  /** A dead core's state to take over: restored before any socket is read, so no message finds the units missing. */
+  state?: CoreState | null;
 }
 
 export interface Core {
   daemon: Daemon;
+  /** From restoring `state`: processes that are gone with no exit status kept (Daemon.restore). */
+  gone: { unit: string; pid: number }[];
   close(): Promise<void>;
 }
 
@@ -40,6 +45,7 @@ export async function startCore(opts: CoreOptions): Promise<Core> {
   }
   if (!opts.fds) setChildSubreaper(); // under init, init is the subreaper
   const daemon = new Daemon(paths, process.env, opts.sink ?? null);
+  const gone = opts.state ? daemon.restore(opts.state) : [];
   const reaper = new Reaper();
   reaper.on('exit', (info) => daemon.effects.reaped(info));
   reaper.start();
@@ -56,6 +62,7 @@ export async function startCore(opts: CoreOptions): Promise<Core> {
   fs.writeFileSync(paths.lock, `${process.pid}\n`, { mode: 0o600 });
   return {
     daemon,
+    gone,
     async close() {
       await server.close();
       notify.close();

@@ -30,10 +30,17 @@ async function main(): Promise<void> {
   let stopping = false;
   // Under `sysmaster up` the terminal is the console: states and service output, prefixed.
   const sink = process.env.SYSMASTER_UP ? consoleSink(process.env.SYSMASTER_UP === 'prefix', []) : undefined;
+  const store = await StateStore.open(path.join(dir, 'state.db'));
+  const owner = initIdentity();
+  const saved = store.load();
+  // A state left by the core of another init (a previous `up`, a reboot) describes processes that are not ours.
+  const previous = saved && saved.owner === owner ? saved : null;
+  if (saved && !previous) log('ignoring a state file left by another sysmaster-init');
   const core = await startCore({
     stateDir: dir,
     fds,
     sink,
+    state: previous,
     onExit: (code, action) => void shutdown(code, action),
     // Live update: the state is saved, init starts a fresh core (new code on disk), which takes over.
     onReexec: () => {
@@ -44,13 +51,7 @@ async function main(): Promise<void> {
     },
   });
   const d = core.daemon;
-  const store = await StateStore.open(path.join(dir, 'state.db'));
-  const owner = initIdentity();
-  const saved = store.load();
-  // A state left by the core of another init (a previous `up`, a reboot) describes processes that are not ours.
-  const previous = saved && saved.owner === owner ? saved : null;
-  if (saved && !previous) log('ignoring a state file left by another sysmaster-init');
-  const gone = previous ? d.restore(previous) : [];
+  const gone = core.gone;
   d.attach(store, owner);
   sink?.note(`manager pid ${process.pid} under sysmaster-init ${process.ppid}, state in ${dir}`);
   if (previous) (sink ? sink.note : log)(`took over ${previous.units.length} units from the previous core (pid ${process.pid})`);
