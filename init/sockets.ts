@@ -3,16 +3,8 @@
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { statePaths } from '../reconciler/paths.js';
-import {
-  SO_PASSCRED,
-  SO_RCVBUF,
-  SO_RCVBUFFORCE,
-  SOL_SOCKET,
-  bindUnix,
-  closeFd,
-  setSockOpt,
-  unixDgramSocket,
-} from '../reconciler/sys.js';
+import { bindNotifySocket } from '../reconciler/notify.js';
+import { bindUnix, closeFd } from '../reconciler/sys.js';
 import { listen, unixStreamSocket } from './sys.js';
 
 export interface InitSockets {
@@ -26,8 +18,7 @@ export class BusyError extends Error {
   readonly code = 'EBUSY';
 }
 
-// systemd's figures: bursts of READY=1 from many services at once must queue, not block or fail the senders.
-const RECEIVE_BUFFER = 8 * 1024 * 1024;
+// Bursts of READY=1 from many services at once must queue, not block or fail the senders.
 const DGRAM_QLEN = 512;
 const QLEN_SYSCTL = '/proc/sys/net/unix/max_dgram_qlen';
 const BACKLOG = 1024; // a burst of clients while no core accepts (capped by net.core.somaxconn)
@@ -41,7 +32,7 @@ export async function openSockets(dir: string): Promise<InitSockets> {
   const other = await listening(paths.control);
   if (other) throw new BusyError(`another sysmaster (pid ${other}) serves ${dir}: stop it, or use another --state-dir`);
   raiseDgramQueue();
-  const notify = notifySocket(paths.notify);
+  const notify = bindNotifySocket(paths.notify, false);
   try {
     return { control: controlSocket(paths.control), notify };
   } catch (err) {
@@ -86,24 +77,6 @@ function raiseDgramQueue(): void {
   }
 }
 
-function notifySocket(socketPath: string): number {
-  rmSync(socketPath, { force: true });
-  const fd = unixDgramSocket(false);
-  try {
-    bindUnix(fd, socketPath);
-    chmodSync(socketPath, 0o777); // services running as other users must be able to send
-    setSockOpt(fd, SOL_SOCKET, SO_PASSCRED, 1);
-    try {
-      setSockOpt(fd, SOL_SOCKET, SO_RCVBUFFORCE, RECEIVE_BUFFER);
-    } catch {
-      setSockOpt(fd, SOL_SOCKET, SO_RCVBUF, RECEIVE_BUFFER); // without CAP_NET_ADMIN: capped by rmem_max
-    }
-  } catch (err) {
-    closeFd(fd);
-    throw err;
-  }
-  return fd;
-}
 
 function controlSocket(socketPath: string): number {
   rmSync(socketPath, { force: true });

@@ -80,23 +80,7 @@ export class NotifySocket extends EventEmitter<NotifySocketEvents> {
 
   /** Create and bind the socket at `path` ('@name' for the abstract namespace), replacing a stale one. */
   static open(path: string): NotifySocket {
-    if (!path.startsWith('@')) rmSync(path, { force: true });
-    const fd = unixDgramSocket(true);
-    try {
-      bindUnix(fd, path);
-      // Services running as other users must be able to send: connecting needs write permission on the inode.
-      if (!path.startsWith('@')) chmodSync(path, 0o777);
-      setSockOpt(fd, SOL_SOCKET, SO_PASSCRED, 1);
-      try {
-        setSockOpt(fd, SOL_SOCKET, SO_RCVBUFFORCE, RECEIVE_BUFFER);
-      } catch {
-        setSockOpt(fd, SOL_SOCKET, SO_RCVBUF, RECEIVE_BUFFER); // without CAP_NET_ADMIN: capped by rmem_max
-      }
-    } catch (err) {
-      closeFd(fd);
-      throw err;
-    }
-    return new NotifySocket(fd, path);
+    return new NotifySocket(bindNotifySocket(path, true), path);
   }
 
   /**
@@ -140,6 +124,30 @@ export class NotifySocket extends EventEmitter<NotifySocketEvents> {
  * systemd-notify does for its parent; that needs privilege, so on EPERM/ESRCH it is sent as ourselves instead.
  * Blocks while the manager's queue is full: a datagram sent while the core restarts waits for the next core.
  */
+/**
+ * A bound sd_notify socket: SO_PASSCRED (who sent it), a large receive buffer (bursts of READY=1), and writable by
+ * services of every user. init creates it blocking (it never reads it; the core's poll sets O_NONBLOCK itself).
+ */
+export function bindNotifySocket(path: string, nonblocking: boolean): number {
+  if (!path.startsWith('@')) rmSync(path, { force: true });
+  const fd = unixDgramSocket(nonblocking);
+  try {
+    bindUnix(fd, path);
+    // Services running as other users must be able to send: connecting needs write permission on the inode.
+    if (!path.startsWith('@')) chmodSync(path, 0o777);
+    setSockOpt(fd, SOL_SOCKET, SO_PASSCRED, 1);
+    try {
+      setSockOpt(fd, SOL_SOCKET, SO_RCVBUFFORCE, RECEIVE_BUFFER);
+    } catch {
+      setSockOpt(fd, SOL_SOCKET, SO_RCVBUF, RECEIVE_BUFFER); // without CAP_NET_ADMIN: capped by rmem_max
+    }
+  } catch (err) {
+    closeFd(fd);
+    throw err;
+  }
+  return fd;
+}
+
 export function sendNotify(
   socketPath: string,
   text: string | Buffer,
