@@ -1,12 +1,8 @@
 // The system calls init needs beyond reconciler/sys.ts: fd hygiene at start, a listening stream socket, and the
-// end of a host's life (sync, reboot). Loaded through koffi, x86_64/aarch64 Linux only.
-import { createRequire } from 'node:module';
-import { SysError } from '../reconciler/sys.js';
+// end of a host's life (sync, reboot). Declared through the one koffi binding of reconciler/sys.ts.
+import { SysError, lastErrno, libcFunction } from '../reconciler/sys.js';
 
-type Koffi = typeof import('koffi').default;
-
-interface Libc {
-  koffi: Koffi;
+interface Calls {
   closeRange: (first: number, last: number, flags: number) => number;
   socket: (domain: number, type: number, protocol: number) => number;
   listen: (fd: number, backlog: number) => number;
@@ -14,24 +10,20 @@ interface Libc {
   reboot: (cmd: number) => number;
 }
 
-let libc: Libc | undefined;
-function sys(): Libc {
-  if (libc) return libc;
-  const koffi = createRequire(import.meta.url)('koffi') as Koffi;
-  const c = koffi.load('libc.so.6');
-  libc = {
-    koffi,
-    closeRange: c.func('int close_range(unsigned int, unsigned int, int)'),
-    socket: c.func('int socket(int, int, int)'),
-    listen: c.func('int listen(int, int)'),
-    sync: c.func('void sync(void)'),
-    reboot: c.func('int reboot(int)'),
+let calls: Calls | undefined;
+function sys(): Calls {
+  calls ??= {
+    closeRange: libcFunction('int close_range(unsigned int, unsigned int, int)'),
+    socket: libcFunction('int socket(int, int, int)'),
+    listen: libcFunction('int listen(int, int)'),
+    sync: libcFunction('void sync(void)'),
+    reboot: libcFunction('int reboot(int)'),
   };
-  return libc;
+  return calls;
 }
 
 function fail(call: string, detail = ''): never {
-  throw new SysError(call, sys().koffi.errno(), detail);
+  throw new SysError(call, lastErrno(), detail);
 }
 
 const CLOSE_RANGE_CLOEXEC = 4;

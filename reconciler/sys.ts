@@ -74,10 +74,29 @@ type SpawnFn = (
 ) => number;
 
 let libc: Libc | undefined;
+let lib: { koffi: Koffi; c: ReturnType<Koffi['load']> } | undefined;
+
+/** koffi and libc, loaded once for the whole process. */
+function load() {
+  if (lib) return lib;
+  const koffi = createRequire(import.meta.url)('koffi') as Koffi;
+  lib = { koffi, c: koffi.load('libc.so.6') };
+  return lib;
+}
+
+/** Another libc function through the same binding (init's few extra calls: init/sys.ts). */
+export function libcFunction<F>(declaration: string): F {
+  return load().c.func(declaration) as unknown as F;
+}
+
+/** errno of the last call made through the binding. */
+export function lastErrno(): number {
+  return load().koffi.errno();
+}
+
 function sys(): Libc {
   if (libc) return libc;
-  const koffi = createRequire(import.meta.url)('koffi') as Koffi;
-  const c = koffi.load('libc.so.6');
+  const { koffi, c } = load();
   libc = {
     koffi,
     prctl: c.func('int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)'),
