@@ -16,6 +16,7 @@ import {
 } from '../../machines/service.js';
 import type { ProcRole } from '../../machines/types.js';
 import type { Command, ServiceConfig } from '../../specs/types.js';
+import { unitCommon } from '../fixtures/units.js';
 
 export function cmd(path: string, ignoreFailure = false): Command {
   return { path, argv: [path], ignoreFailure };
@@ -23,22 +24,7 @@ export function cmd(path: string, ignoreFailure = false): Command {
 
 export function serviceConfig(over: Partial<ServiceConfig> = {}): ServiceConfig {
   return {
-    Description: '',
-    Requires: [],
-    Wants: [],
-    Requisite: [],
-    BindsTo: [],
-    PartOf: [],
-    Conflicts: [],
-    Before: [],
-    After: [],
-    OnFailure: [],
-    OnSuccess: [],
-    WantedBy: [],
-    RequiredBy: [],
-    ConditionPathExists: [],
-    ConditionFileIsExecutable: [],
-    ConditionEnvironment: [],
+    ...unitCommon(),
     Type: 'simple',
     ExecStartPre: [],
     ExecStart: [cmd('daemon')],

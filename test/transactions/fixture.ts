@@ -4,6 +4,7 @@ import type { ActiveState } from '../../machines/types.js';
 import type { UnitCommon } from '../../specs/types.js';
 import type { AtomGraph, Job, JobMode, JobResult, JobType } from '../../transactions/types.js';
 import { buildAtomGraph } from '../../units/atoms.js';
+import { unitCommon } from '../fixtures/units.js';
 import { buildTransaction, type Anchor, type BuildResult, type UnitView } from '../../transactions/build.js';
 import { Engine, type EngineHost } from '../../transactions/engine.js';
 
@@ -12,25 +13,7 @@ type Deps = Partial<Pick<UnitCommon, 'Requires' | 'Wants' | 'Requisite' | 'Binds
 export type UnitDecl = Deps & { active?: ActiveState; canReload?: boolean };
 
 export function common(deps: Deps = {}): UnitCommon {
-  return {
-    Description: '',
-    Requires: [],
-    Wants: [],
-    Requisite: [],
-    BindsTo: [],
-    PartOf: [],
-    Conflicts: [],
-    Before: [],
-    After: [],
-    OnFailure: [],
-    OnSuccess: [],
-    WantedBy: [],
-    RequiredBy: [],
-    ConditionPathExists: [],
-    ConditionFileIsExecutable: [],
-    ConditionEnvironment: [],
-    ...deps,
-  };
+  return unitCommon(deps);
 }
 
 /** `'start a'` → { unit: 'a.service', type: 'start' }; names without a suffix get `.service`. */
