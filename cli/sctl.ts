@@ -126,27 +126,22 @@ for (const [verb, what] of [
     });
 }
 
-program
-  .command('is-active')
-  .description('exit 0 when every unit is active, else 3; prints each state')
-  .argument('<units...>')
-  .option('-q, --quiet', 'print nothing')
-  .action(async (units: string[], o: { quiet?: boolean }) => {
-    const states = await states_(units);
-    if (!o.quiet) for (const s of states) out(s);
-    process.exit(states.every((s) => s === 'active' || s === 'reloading') ? EXIT.ok : EXIT.notActive);
-  });
-
-program
-  .command('is-failed')
-  .description('exit 0 when any unit is failed, else 1; prints each state')
-  .argument('<units...>')
-  .option('-q, --quiet', 'print nothing')
-  .action(async (units: string[], o: { quiet?: boolean }) => {
-    const states = await states_(units);
-    if (!o.quiet) for (const s of states) out(s);
-    process.exit(states.some((s) => s === 'failed') ? EXIT.ok : EXIT.failure);
-  });
+// systemctl's exit codes: is-active 0 when every unit is active, else 3; is-failed 0 when any is failed, else 1.
+for (const [verb, what, ok, no] of [
+  ['is-active', 'exit 0 when every unit is active, else 3; prints each state', (s: string[]) => s.every((x) => x === 'active' || x === 'reloading'), EXIT.notActive],
+  ['is-failed', 'exit 0 when any unit is failed, else 1; prints each state', (s: string[]) => s.some((x) => x === 'failed'), EXIT.failure],
+] as const) {
+  program
+    .command(verb)
+    .description(what)
+    .argument('<units...>')
+    .option('-q, --quiet', 'print nothing')
+    .action(async (units: string[], o: { quiet?: boolean }) => {
+      const states = await states_(units);
+      if (!o.quiet) for (const s of states) out(s);
+      process.exit(ok(states) ? EXIT.ok : no);
+    });
+}
 
 program
   .command('list-jobs')
