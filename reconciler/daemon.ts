@@ -214,9 +214,10 @@ export class Daemon {
     }
     this.regraph();
     const gone: { unit: string; pid: number }[] = [];
+    const startsOf = new Map(state.units.map((r) => [r.name, r.starts]));
     for (const u of this.units.values()) {
       const ctx = this.context(u);
-      const starts = state.units.find((r) => r.name === u.name)?.starts ?? {};
+      const starts = startsOf.get(u.name) ?? {};
       for (const role of ['main', 'control'] as const) {
         const pid = pidOf(ctx[`${role}Pid`]);
         if (pid && !isAlive(pid, starts[role] ?? null)) gone.push({ unit: u.name, pid });
