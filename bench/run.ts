@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dagSpec, payload, type DagOptions } from './dag.js';
+import { stateTmp } from './dirs.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const opts: DagOptions = {
@@ -88,13 +89,16 @@ const median = (xs: number[]) => {
 };
 const range = (xs: number[], digits = 0) => `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
 
+let onTmpfs = false;
+
 async function main() {
   const base: Sample[] = [];
   const sm: Sample[] = [];
   for (let i = 0; i < runs; i++) {
     // Interleaved, so drift in the machine's speed hits both alike.
     for (const [list, fn] of [[base, baseline], [sm, sysmaster]] as const) {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-bench-'));
+      const { dir, tmpfs } = stateTmp();
+      onTmpfs = tmpfs;
       try {
         list.push(await fn(dir));
       } finally {
@@ -108,7 +112,8 @@ async function main() {
   const table = [
     `## Core: ${units}-unit layered DAG (${opts.layers} × ${opts.width}, Type=notify via systemd-notify), ${runs} runs`,
     '',
-    `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${new Date().toISOString()}`,
+    `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${new Date().toISOString()}; ` +
+      `state directory on ${onTmpfs ? 'tmpfs (/dev/shm), as /run is on a host' : 'disk (no writable /dev/shm)'}`,
     '',
     '| metric | baseline: a Node process spawning the payloads directly | sysmaster up | ratio (median of pairs) |',
     '|---|---|---|---|',

@@ -6,8 +6,6 @@ import { closeFd, pipe } from '../reconciler/sys.js';
 import { stateDir } from '../reconciler/paths.js';
 import { formatProblem } from '../specs/errors.js';
 import { loadSpec } from '../specs/loader.js';
-import { consoleSink } from '../reconciler/console.js';
-import { startCore, type Core } from '../reconciler/core.js';
 import { EXIT, fail } from './exit.js';
 
 const program = new Command('sysmaster');
@@ -31,42 +29,13 @@ program
   .argument('<spec>', 'the spec file (TOML)')
   .option('--no-prefix', 'print service output without "unit |" prefixes')
   .action(async (specPath: string, o: { prefix: boolean }) => {
-    // The manager runs in this process. (Under sysmaster-init it is restarted after a crash and takes over from its
-    // saved state; `up` moves onto init once saving the state is cheap enough for a 300-unit bring-up.)
-    const spec = await loadSpec(path.resolve(specPath)).catch((err) => fail(err));
-    const sink = consoleSink(o.prefix, Object.keys(spec.units));
-    let core: Core | null = null;
-    let stopping = false;
-    const shutdown = async (code: number) => {
-      if (stopping) return;
-      stopping = true;
-      sink.note('stopping all units...');
-      await core?.daemon.stopAll();
-      await core?.close();
-      sink.note('all units stopped');
-      process.exit(code);
-    };
-    let signals = 0;
-    const onSignal = (sig: NodeJS.Signals) => {
-      if (++signals > 1) {
-        sink.note(`${sig} again: killing what is left`);
-        for (const u of core?.daemon.units.values() ?? []) core?.daemon.send(u, { type: 'STOP' });
-        process.exit(130);
-      }
-      void shutdown(0);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    process.on('SIGHUP', () => {
-      const file = core?.daemon.specFile;
-      if (file) void loadSpec(file).then((s) => core!.daemon.apply(s)).catch((e) => sink.note(`reload failed: ${e.message}`));
-    });
-    process.on('SIGUSR1', () => sink.note('SIGUSR1 ignored'));
-    core = await startCore({ stateDir: stateDir(program.opts().stateDir), sink, onExit: (code) => void shutdown(code) }).catch((err) => fail(err));
-    sink.note(`manager pid ${process.pid}, state in ${core.daemon.paths.dir}`);
-    const r = await core.daemon.apply(spec).catch((err) => fail(err));
-    const bad = r.results.filter((x) => x.result !== 'done');
-    sink.note(bad.length ? `started with failures: ${bad.map((b) => `${b.unit} (${b.result})`).join(', ')}` : `all ${r.results.length} jobs done`);
+    // Checked here first: a bad spec is reported and nothing starts.
+    const file = path.resolve(specPath);
+    await loadSpec(file).catch((err) => fail(err));
+    // The same init as PID 1, as a subreaper: a core that dies is replaced and every service keeps running.
+    process.env.SYSMASTER_UP = o.prefix ? 'prefix' : 'plain';
+    const { main } = await import('../init/main.js');
+    await main(['--state-dir', stateDir(program.opts().stateDir), '--spec', file]);
   });
 
 program

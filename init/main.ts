@@ -85,6 +85,8 @@ function run(o: Options, sockets: InitSockets): (sig: Handled) => void {
   }
 
   function shutdown(reason: ShutdownReason): void {
+    // Ctrl-C twice at a terminal: the user will not wait for the orderly stop (128 + SIGINT, as a shell reports it).
+    if (stopping && reason === 'SIGINT' && !finishing) return void finish(130, 'SIGINT again');
     if (stopping || finishing) return log(`${reason}: already stopping`);
     if (!sup.running) return void finish(EXIT.ok, `${reason} and no core runs`);
     log(`${reason}: asking the core to stop everything within ${o.graceMs} ms`);

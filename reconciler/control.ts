@@ -1,5 +1,4 @@
 import net from 'node:net';
-import fs from 'node:fs';
 import { peerCred } from './sys.js';
 import { ControlError, MAX_REQUEST, type Reply, type Request } from './protocol.js';
 
@@ -33,22 +32,6 @@ export class ControlServer {
     private admit: (peer: { pid: number; uid: number; gid: number } | null) => string | null = () => null,
   ) {
     this.server = net.createServer((sock) => this.serve(sock));
-  }
-
-  listen(socketPath: string, mode: number): Promise<void> {
-    try {
-      fs.unlinkSync(socketPath);
-    } catch {
-      /* no stale socket */
-    }
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(socketPath, () => {
-        fs.chmodSync(socketPath, mode);
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
   }
 
   /** Stop listening and drop every client: a follower (`sctl logs -f`) would otherwise hold the close forever. */

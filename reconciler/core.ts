@@ -1,25 +1,25 @@
 import fs from 'node:fs';
-import { call } from './client.js';
 import { ControlServer } from './control.js';
 import { Daemon, type Sink } from './daemon.js';
 import { methods } from './methods.js';
 import { NotifySocket } from './notify.js';
 import { statePaths } from './paths.js';
-import { ControlError } from './protocol.js';
-import type { CoreState } from './state.js';
+import type { CoreState, StateStore } from './state.js';
 import { Reaper } from './reaper.js';
 import { spawnOffThread } from './spawn.js';
-import { setChildSubreaper } from './sys.js';
 
 export interface CoreOptions {
   stateDir: string;
-  /** Sockets init holds and hands to every core (init/protocol.ts); without them the core makes its own. */
-  fds?: { control: number; notify: number } | null;
+  /** The sockets init holds and hands to every core (init/protocol.ts). */
+  fds: { control: number; notify: number };
+  /** Where the core's state is written, and the init it belongs to (`pid:starttime`). */
+  store: StateStore;
+  owner: string;
   sink?: Sink;
-  /** Called when a client asks the manager to exit (`sctl exit CODE`). */
-  onExit?(code: number, action?: 'poweroff' | 'reboot' | 'halt'): void;
-  /** Under init: hand over to a fresh core (`sctl daemon-reexec`). */
-  onReexec?(): void;
+  /** Called when a client asks the manager to exit (`sctl exit CODE`, poweroff, reboot, halt). */
+  onExit(code: number, action?: 'poweroff' | 'reboot' | 'halt'): void;
+  /** Hand over to a fresh core (`sctl daemon-reexec`). */
+  onReexec(): void;
   /** A dead core's state to take over: restored before any socket is read, so no message finds the units missing. */
   state?: CoreState | null;
 }
@@ -31,34 +31,19 @@ export interface Core {
   close(): Promise<void>;
 }
 
-/**
- * Start a core on a state directory: refuse when another core answers there, become the subreaper of everything
- * it starts, and open the notify and control sockets.
- */
+/** Start a core on init's sockets: restore what a dead core left, then serve the notify and control sockets. */
 export async function startCore(opts: CoreOptions): Promise<Core> {
   const paths = statePaths(opts.stateDir);
-  fs.mkdirSync(paths.dir, { recursive: true, mode: 0o711 }); // as init makes it: services reach notify.sock
-  const other = opts.fds ? null : await call(paths.control, 'ping', {}, { retries: 0 }).catch(() => null);
-  if (other) {
-    const pid = (other as { pid: number }).pid;
-    throw new ControlError('EBUSY', `another sysmaster core (pid ${pid}) is running on ${paths.dir}: stop it, or use another --state-dir`);
-  }
-  if (!opts.fds) setChildSubreaper(); // under init, init is the subreaper
-  const daemon = new Daemon(paths, process.env, opts.sink ?? null);
+  const daemon = new Daemon(paths, process.env, opts.store, opts.owner, opts.sink ?? null);
   const gone = opts.state ? daemon.restore(opts.state) : [];
   const reaper = new Reaper();
   reaper.on('exit', (info) => daemon.effects.reaped(info));
   reaper.start();
   spawnOffThread(true); // services are posix_spawn'ed on libuv's pool: the loop is not blocked per spawn
-  const notify = opts.fds ? NotifySocket.fromFd(opts.fds.notify) : NotifySocket.open(paths.notify);
+  const notify = NotifySocket.fromFd(opts.fds.notify);
   notify.on('message', (m) => daemon.effects.notify(m));
-  const server = new ControlServer(methods(daemon, {
-      exit: (code, action) => opts.onExit?.(code, action),
-      reexec: opts.onReexec ?? null,
-      init: opts.fds ? process.ppid : null,
-    }), admit);
-  if (opts.fds) await server.adopt(opts.fds.control);
-  else await server.listen(paths.control, 0o600);
+  const server = new ControlServer(methods(daemon, { exit: opts.onExit, reexec: opts.onReexec, init: process.ppid }), admit);
+  await server.adopt(opts.fds.control);
   fs.writeFileSync(paths.lock, `${process.pid}\n`, { mode: 0o600 });
   return {
     daemon,
@@ -68,8 +53,8 @@ export async function startCore(opts: CoreOptions): Promise<Core> {
       notify.close();
       reaper.stop();
       daemon.close();
-      // Under init the sockets are init's: the next core serves them.
-      for (const f of opts.fds ? [paths.lock] : [paths.lock, paths.notify]) fs.rmSync(f, { force: true });
+      // The sockets are init's: the next core serves them.
+      fs.rmSync(paths.lock, { force: true });
     },
   };
 }

@@ -14,7 +14,7 @@ import type { StatePaths } from './paths.js';
 import { configHash, isEmpty, plan as makePlan, type Plan } from './plan.js';
 import { isAlive } from './proc.js';
 import { ControlError } from './protocol.js';
-import type { CoreState, StateStore } from './state.js';
+import type { ActorRow, CoreState, StateChange, StateStore, UnitDef } from './state.js';
 
 /** Where `up` shows what happens: state changes and captured output. */
 export interface Sink {
@@ -72,9 +72,13 @@ export class Daemon {
   specFile: string | null = null;
   /** The highest exit from init whose effect is in the state (exactly-once delivery). */
   exitSeq = 0;
-  private store: StateStore | null = null;
-  private owner = '';
-  private dirty = false;
+  private pending: NodeJS.Timeout | NodeJS.Immediate | null = null;
+  private lastSave = { end: 0, took: 0 };
+  /** What the next save writes: units whose definition changed, units whose actor moved, and whether all of it. */
+  private changedDefs = new Set<string>();
+  private changedActors = new Set<Unit>();
+  /** The first write replaces whatever the file held (another init's state, or none) unless restore() took it. */
+  private whole = true;
   /** Effects waiting for the state that asked for them to be durable, then what waits for the write itself. */
   private deferred: (() => void)[] = [];
   private saved: (() => void)[] = [];
@@ -85,9 +89,15 @@ export class Daemon {
   private machines = new Map<UnitType, AnyStateMachine>();
   private byActor = new WeakMap<AnyActorRef, Unit>();
 
+  /**
+   * Every change is written to `store` (owned by the init `owner`), and effects wait until it is: a new core then
+   * knows what may have happened (docs/recovery.md).
+   */
   constructor(
     readonly paths: StatePaths,
     readonly env: NodeJS.ProcessEnv,
+    private readonly store: StateStore,
+    private readonly owner: string,
     readonly sink: Sink | null = null,
   ) {
     this.logs = new LogStore(paths.logs);
@@ -107,6 +117,8 @@ export class Daemon {
       warn: (message: string) => this.note(message),
     };
     this.engine = new Engine(host);
+    this.onJob(() => this.schedule());
+    this.schedule();
   }
 
   now(): number {
@@ -133,67 +145,92 @@ export class Daemon {
     return () => this.changeListeners.delete(fn);
   }
 
-  /** Persist to `store` from now on: every change is written, and effects wait until it is (docs/recovery.md). */
-  attach(store: StateStore, owner: string): void {
-    this.store = store;
-    this.owner = owner;
-    this.onJob(() => this.schedule());
-    this.schedule();
-  }
-
-  /** Whether the state is saved, i.e. this core can be replaced by another that takes over. */
-  get persistent(): boolean {
-    return this.store !== null;
-  }
-
-  /** Run an effect once the state that asked for it is durable; at once when nothing is persisted. */
+  /** Run an effect once the state that asked for it is durable. */
   defer(effect: () => void): void {
-    if (!this.store) return effect();
     this.deferred.push(effect);
     this.schedule();
   }
 
   /** Call `fn` after the next write (acknowledgements to init). */
   afterSave(fn: () => void): void {
-    if (!this.store) return fn();
     this.saved.push(fn);
     this.schedule();
   }
 
   private schedule(): void {
-    if (!this.store || this.dirty) return;
-    this.dirty = true;
-    setImmediate(() => this.flush());
+    if (this.pending) return;
+    // Saves take at most 1/(1+SAVE_GAP) of the loop (the export copies the whole database): under a burst each one carries more changes, not more saves.
+    const wait = this.lastSave.end + this.lastSave.took * SAVE_GAP - performance.now();
+    this.pending = wait > 0 ? setTimeout(() => this.flush(), wait) : setImmediate(() => this.flush());
   }
 
-  /** One write for everything that changed in this turn of the loop, then the effects and acks that waited. */
+  /** One write for everything that changed since the last, then the effects and acks that waited for it. */
   flush(): void {
-    this.dirty = false;
-    if (!this.store) return;
-    this.store.save(this.state());
+    if (this.pending) {
+      clearTimeout(this.pending as NodeJS.Timeout);
+      clearImmediate(this.pending as NodeJS.Immediate);
+    }
+    this.pending = null;
+    const start = performance.now();
+    this.store.save(this.change());
+    this.lastSave = { end: performance.now(), took: performance.now() - start };
     const effects = this.deferred.splice(0);
     const saved = this.saved.splice(0);
     for (const fx of effects) fx();
     for (const fn of saved) fn();
   }
 
-  /** What a new core needs (reconciler/state.ts). */
+  /** What a new core needs (reconciler/state.ts): all of it. */
   state(): CoreState {
     return {
-      owner: this.owner,
-      specFile: this.specFile,
-      exitSeq: this.exitSeq,
-      units: [...this.units.values()].map((u) => ({
-        name: u.name,
-        spec: u.spec,
-        next: u.next,
-        removed: u.removed,
-        snapshot: u.actor.getPersistedSnapshot(),
-        machine: u.type.name,
-        starts: this.effects.startsOf(u),
-      })),
-      jobs: this.engine.jobs().map((j) => ({ unit: j.unit, type: j.type, mode: 'replace' })),
+      ...this.meta(),
+      units: [...this.units.values()].map((u) => ({ ...this.def(u), ...this.actorRow(u) })),
+      jobs: this.jobRows(),
     };
+  }
+
+  /** What changed since the last save. */
+  private change(): StateChange {
+    const whole = this.whole;
+    const names = whole ? [...this.units.keys()] : [...this.changedDefs];
+    const moved = whole ? [...this.units.values()] : [...this.changedActors];
+    this.whole = false;
+    this.changedDefs.clear();
+    this.changedActors.clear();
+    const live = names.filter((n) => this.units.has(n));
+    return {
+      ...this.meta(),
+      whole,
+      defs: live.map((n) => this.def(this.units.get(n)!)),
+      actors: moved.filter((u) => this.units.get(u.name) === u).map((u) => this.actorRow(u)),
+      gone: names.filter((n) => !this.units.has(n)),
+      jobs: this.jobRows(),
+    };
+  }
+
+  private meta() {
+    return { owner: this.owner, specFile: this.specFile, exitSeq: this.exitSeq };
+  }
+
+  private def(u: Unit): UnitDef {
+    return { name: u.name, spec: u.spec, next: u.next, removed: u.removed, machine: u.type.name };
+  }
+
+  /** The snapshot without its config: the definition holds that, and restore() puts it back. */
+  private actorRow(u: Unit): ActorRow {
+    const snap = u.actor.getPersistedSnapshot() as unknown as { context: { config?: unknown } };
+    const { config: _, ...context } = snap.context;
+    return { name: u.name, snapshot: { ...snap, context }, starts: this.effects.startsOf(u) };
+  }
+
+  private jobRows() {
+    return this.engine.jobs().map((j) => ({ unit: j.unit, type: j.type, mode: 'replace' }));
+  }
+
+  /** The definition of `name` changed (or it is gone): the next save writes it. */
+  private redefined(name: string): void {
+    this.changedDefs.add(name);
+    this.schedule();
   }
 
   /**
@@ -209,9 +246,13 @@ export class Daemon {
       const u = this.blank(spec);
       u.next = row.next as UnitSpec | null;
       u.removed = row.removed;
-      this.spawnActor(u, row.snapshot);
+      const snap = row.snapshot as { context: object };
+      this.spawnActor(u, { ...snap, context: { ...snap.context, config: spec.config } });
       this.units.set(u.name, u);
     }
+    // The file holds these very rows: only what moves from here on is written again.
+    this.whole = false;
+    this.changedActors.clear();
     this.regraph();
     const gone: { unit: string; pid: number }[] = [];
     const startsOf = new Map(state.units.map((r) => [r.name, r.starts]));
@@ -335,12 +376,15 @@ export class Daemon {
     for (const d of p.changed) {
       const u = this.units.get(d.unit)!;
       const spec = desired.units[d.unit];
-      if (d.restart && !this.idle(u)) u.next = spec;
-      else this.redefine(u, spec, d.restart);
+      if (d.restart && !this.idle(u)) {
+        u.next = spec;
+        this.redefined(u.name);
+      } else this.redefine(u, spec, d.restart);
     }
     for (const name of p.removed) {
       const u = this.units.get(name)!;
       u.removed = true;
+      this.redefined(name);
       if (this.idle(u)) this.forget(u);
     }
     this.regraph();
@@ -357,6 +401,7 @@ export class Daemon {
   private create(spec: UnitSpec): Unit {
     const u = this.blank(spec);
     this.spawnActor(u);
+    this.redefined(u.name);
     return u;
   }
 
@@ -394,6 +439,7 @@ export class Daemon {
     const input = { config: u.spec.config, now: this.now() };
     u.actor = createActor(this.machine(u.type), snapshot ? { snapshot: snapshot as Snapshot<unknown>, input } : { input });
     this.byActor.set(u.actor, u);
+    this.changedActors.add(u);
     u.active = u.type.activeState(u.actor.getSnapshot() as Snapshot<unknown>);
     u.sub = u.type.subState(u.actor.getSnapshot() as Snapshot<unknown>);
     u.failures = 0;
@@ -407,6 +453,7 @@ export class Daemon {
     u.spec = spec;
     u.hash = configHash(spec);
     u.next = null;
+    this.redefined(u.name);
     if (fresh) {
       this.disarm(u);
       u.actor.stop();
@@ -419,11 +466,13 @@ export class Daemon {
     this.effects.track(u, null, null);
     u.actor.stop();
     this.units.delete(u.name);
+    this.redefined(u.name);
     this.regraph();
   }
 
   /** Every snapshot of every actor comes through here; public changes go on to unitNotify. */
   private observe(u: Unit, snap: Snapshot<unknown>): void {
+    this.changedActors.add(u);
     this.schedule();
     const ctx = (snap as unknown as { context: UnitContext }).context;
     const active = u.type.activeState(snap);
@@ -532,5 +581,8 @@ export class Daemon {
     this.logs.close();
   }
 }
+
+/** The pause after a save, in multiples of how long it took (see schedule()). */
+const SAVE_GAP = 3;
 
 const pidOf = (v: unknown): number | null => (typeof v === 'number' && v > 0 ? v : null);

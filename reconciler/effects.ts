@@ -6,6 +6,7 @@ import type { Command, KillMode, ServiceConfig } from '../specs/types.js';
 import type { Daemon, Unit } from './daemon.js';
 import { readEnvironmentFile } from './envfile.js';
 import { killUnit, signalGroup } from './kill.js';
+import type { LogLine } from './logs.js';
 import { OutputFifo, type Stream } from './output.js';
 import { isAlive, parentOf, processesOf, sessionOf, startTime } from './proc.js';
 import { afterSpawns, spawnProcess } from './spawn.js';
@@ -45,6 +46,8 @@ export class Effects {
   private groups = new Map<string, Set<number>>();
   /** The journal FIFOs of each unit (output.ts): its processes hold them, so they outlive a core. */
   private outputs = new Map<string, Record<Stream, OutputFifo>>();
+  /** Output read before the unit's main pid was known, by unit. */
+  private early = new Map<string, LogLine[]>();
   /** Removed units whose FIFOs go once the daemon has forgotten them. */
   private leaving = new Set<string>();
 
@@ -91,14 +94,9 @@ export class Effects {
         groups: user?.groups,
         stdout: cfg.StandardOutput,
         stderr: cfg.StandardError,
-        // A replaceable core (under init) must not hold the only reader of a service's output (docs/recovery.md):
-        // FIFOs the service holds open itself. A core that cannot be replaced (`up`) reads plain pipes, cheaper.
-        ...(this.d.persistent
-          ? { fifos: this.outputOf(u) }
-          : {
-              onLine: (stream: Stream, message: string) =>
-                this.d.logs.add({ time: this.d.now(), unit: u.name, pid: handle.pid ?? null, stream, message }),
-            }),
+        // The core may die at any instant, so it must not hold the only reader of a service's output
+        // (docs/recovery.md): FIFOs the service holds open itself.
+        fifos: this.outputOf(u),
         notifySocket: cfg.NotifyAccess !== 'none' || cfg.Type === 'notify' ? this.d.paths.notify : undefined,
       });
     } catch (err) {
@@ -148,8 +146,11 @@ export class Effects {
     if (o) return o;
     const fifo = (stream: Stream) =>
       new OutputFifo(fifoPath(this.d, u.name, stream), (message) => {
-        const pid = this.d.context(u).mainPid;
-        this.d.logs.add({ time: this.d.now(), unit: u.name, pid: typeof pid === 'number' ? pid : null, stream, message });
+        const record: LogLine = { time: this.d.now(), unit: u.name, pid: null, stream, message };
+        // The first lines may come before the spawn has reported the pid: they wait for it (release()).
+        const early = this.early.get(u.name);
+        if (early || this.spawningMain(u)) return void (early ? early.push(record) : this.early.set(u.name, [record]));
+        this.d.logs.add({ ...record, pid: pidOf(this.d.context(u).mainPid) });
       });
     o = { stdout: fifo('stdout'), stderr: fifo('stderr') };
     this.outputs.set(u.name, o);
@@ -255,6 +256,7 @@ export class Effects {
 
   /** Keep the pid index in step with a unit's machine (called on every snapshot; cheap when nothing moved). */
   track(u: Unit, main: number | null, control: number | null): void {
+    this.release(u, main);
     if (u.removed && main === null && control === null) this.leave(u);
     const was = this.tracked.get(u.name);
     if (was && was.main === main && was.control === control) return;
@@ -266,6 +268,19 @@ export class Effects {
     if (control) this.owners.set(control, { u, role: 'control' });
     if (main && main !== was?.main && !this.sessions.has(main)) this.watch(u, main);
     this.tracked.set(u.name, { main, control });
+  }
+
+  /** Lines that came while the main process was being spawned are its: recorded once its pid is known. */
+  private release(u: Unit, main: number | null): void {
+    const early = this.early.get(u.name);
+    if (!early || (main === null && this.spawningMain(u))) return;
+    this.early.delete(u.name);
+    for (const r of early) this.d.logs.add({ ...r, pid: main });
+  }
+
+  private spawningMain(u: Unit): boolean {
+    const ctx = this.d.context(u) as { mainPid?: unknown; spawning?: { main: boolean } };
+    return ctx.mainPid === null && ctx.spawning?.main === true;
   }
 
   /** The start times of a unit's main and control processes, for the state file. */

@@ -32,6 +32,7 @@ async function main(): Promise<void> {
   const sink = process.env.SYSMASTER_UP ? consoleSink(process.env.SYSMASTER_UP === 'prefix', []) : undefined;
   const store = await StateStore.open(path.join(dir, 'state.db'));
   const owner = initIdentity();
+  if (store.dropped) log(`${store.file}: ${store.dropped}; starting over without it`);
   const saved = store.load();
   // A state left by the core of another init (a previous `up`, a reboot) describes processes that are not ours.
   const previous = saved && saved.owner === owner ? saved : null;
@@ -39,6 +40,8 @@ async function main(): Promise<void> {
   const core = await startCore({
     stateDir: dir,
     fds,
+    store,
+    owner,
     sink,
     state: previous,
     onExit: (code, action) => void shutdown(code, action),
@@ -52,7 +55,6 @@ async function main(): Promise<void> {
   });
   const d = core.daemon;
   const gone = core.gone;
-  d.attach(store, owner);
   sink?.note(`manager pid ${process.pid} under sysmaster-init ${process.ppid}, state in ${dir}`);
   if (previous) (sink ? sink.note : log)(`took over ${previous.units.length} units from the previous core (pid ${process.pid})`);
 

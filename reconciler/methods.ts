@@ -11,14 +11,16 @@ import { killUnit } from './kill.js';
 const JOB_TYPES: JobType[] = ['start', 'stop', 'restart', 'reload', 'try-restart', 'reload-or-restart'];
 const MODES: JobMode[] = ['replace', 'fail', 'isolate'];
 
-/** The control API (docs/protocol.md): one handler per method, each a thin call into the daemon. */
-/** What the process around the daemon does for it: exit (with a power action under init) and re-exec. */
+/** What the process around the daemon does for it: exit (with a power action) and re-exec. */
 export interface Hooks {
   exit(code: number, action?: 'poweroff' | 'reboot' | 'halt'): void;
-  /** Hand over to a fresh core (new code on disk); null when no init can start one. */
-  reexec: (() => void) | null;
-  init: number | null;
+  /** Hand over to a fresh core (new code on disk). */
+  reexec(): void;
+  /** The pid of the sysmaster-init this core runs under. */
+  init: number;
 }
+
+/** The control API (docs/protocol.md): one handler per method, each a thin call into the daemon. */
 
 export function methods(d: Daemon, hooks: Hooks): Record<string, Handler> {
   const names = (p: Record<string, unknown>): string[] => strings(p.units, 'units').map(completeUnitName);
@@ -129,9 +131,7 @@ export function methods(d: Daemon, hooks: Hooks): Record<string, Handler> {
     halt: () => power('halt'),
 
     'daemon-reexec': () => {
-      const reexec = hooks.reexec;
-      if (!reexec) throw new ControlError('ENOINIT', 'daemon-reexec needs sysmaster-init: this manager was started by `sysmaster up`');
-      setImmediate(reexec);
+      setImmediate(hooks.reexec);
       return { pid: process.pid };
     },
   };

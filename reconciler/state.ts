@@ -6,22 +6,31 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Database, SqlJsStatic } from 'sql.js';
 
-export const STATE_VERSION = 1;
+export const STATE_VERSION = 2;
 
-/** One unit as the next core must see it. */
-export interface UnitRow {
+/** A unit's definition: written when it changes (apply, reload), not on every state change. */
+export interface UnitDef {
   name: string;
   /** UnitSpec, as JSON (Infinity kept by the codec below). */
   spec: unknown;
   /** A definition waiting for the unit's next start, or null. */
   next: unknown;
   removed: boolean;
-  /** The actor's persisted snapshot, and the machine version it was taken with. */
-  snapshot: unknown;
+  /** The unit type, whose machine the snapshot belongs to. */
   machine: string;
+}
+
+/** A unit's live state: written each time its actor moves. */
+export interface ActorRow {
+  name: string;
+  /** The actor's persisted snapshot, without the config (the definition holds it). */
+  snapshot: unknown;
   /** Start times (from /proc) of the pids in the snapshot: a pid that was reused is not ours. */
   starts: Record<string, string>;
 }
+
+/** One unit as the next core must see it. */
+export type UnitRow = UnitDef & ActorRow;
 
 export interface JobRow {
   unit: string;
@@ -29,15 +38,29 @@ export interface JobRow {
   mode: string;
 }
 
-export interface CoreState {
+export interface Meta {
   /** The init the state belongs to (`pid:starttime`): a state file of another init is not taken over. */
   owner: string;
   /** The spec file last applied (daemon-reload re-reads it). */
   specFile: string | null;
   /** The highest exit sequence number from init whose effect is in this state. */
   exitSeq: number;
+}
+
+export interface CoreState extends Meta {
   units: UnitRow[];
   /** Jobs that were queued or running: the next core queues them again. */
+  jobs: JobRow[];
+}
+
+/** What changed since the last save: only these rows are written (a 300-unit state is not re-encoded per event). */
+export interface StateChange extends Meta {
+  /** Every unit is in defs and actors: rows of units not there are dropped. */
+  whole: boolean;
+  defs: UnitDef[];
+  actors: ActorRow[];
+  /** Units that no longer exist. */
+  gone: string[];
   jobs: JobRow[];
 }
 
@@ -54,6 +77,8 @@ export class StateStore {
   private constructor(
     private db: Database,
     readonly file: string,
+    /** Why the file this core found could not be used, and was started over (null: it could). */
+    readonly dropped: string | null,
   ) {}
 
   static async open(file: string): Promise<StateStore> {
@@ -64,54 +89,68 @@ export class StateStore {
     } catch {
       bytes = undefined;
     }
-    const db = bytes ? new SQL.Database(bytes) : new SQL.Database();
+    let db = bytes ? new SQL.Database(bytes) : new SQL.Database();
+    const dropped = bytes ? unusable(db) : null;
+    if (dropped !== null) {
+      db.close();
+      db = new SQL.Database();
+    }
     db.run(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS units (name TEXT PRIMARY KEY, spec TEXT NOT NULL, next TEXT, removed INTEGER NOT NULL,
-        snapshot TEXT NOT NULL, machine TEXT NOT NULL, starts TEXT NOT NULL);
+        machine TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS actors (name TEXT PRIMARY KEY, snapshot TEXT NOT NULL, starts TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS jobs (seq INTEGER PRIMARY KEY, unit TEXT NOT NULL, type TEXT NOT NULL, mode TEXT NOT NULL);`);
-    return new StateStore(db, file);
+    return new StateStore(db, file, dropped);
   }
 
   /** The state a previous core left, or null when there is none (a first start). */
   load(): CoreState | null {
     const meta = new Map(rows<{ key: string; value: string }>(this.db, 'SELECT key, value FROM meta').map((r) => [r.key, r.value]));
     if (!meta.has('version')) return null;
-    if (Number(meta.get('version')) !== STATE_VERSION) {
-      throw new Error(`state file ${this.file} has version ${meta.get('version')}, this core reads ${STATE_VERSION}`);
-    }
+    const sqlText = 'SELECT u.*, a.snapshot, a.starts FROM units u JOIN actors a USING (name) ORDER BY name';
     return {
       owner: meta.get('owner') ?? '',
       specFile: meta.get('specFile') || null,
       exitSeq: Number(meta.get('exitSeq') ?? 0),
-      units: rows<Record<string, string | number | null>>(this.db, 'SELECT * FROM units ORDER BY name').map((r) => ({
+      units: rows<Record<string, string | number | null>>(this.db, sqlText).map((r) => ({
         name: String(r.name),
         spec: decode(String(r.spec)),
         next: r.next === null ? null : decode(String(r.next)),
         removed: r.removed === 1,
-        snapshot: decode(String(r.snapshot)),
         machine: String(r.machine),
+        snapshot: decode(String(r.snapshot)),
         starts: JSON.parse(String(r.starts)) as Record<string, string>,
       })),
       jobs: rows<JobRow>(this.db, 'SELECT unit, type, mode FROM jobs ORDER BY seq'),
     };
   }
 
-  /** Replace the whole state in one write transaction, then write the file atomically. */
-  save(state: CoreState): void {
+  /** Write what changed in one write transaction, then the whole file atomically. */
+  save(change: StateChange): void {
     const db = this.db;
     db.run('BEGIN');
     try {
-      db.run('DELETE FROM meta; DELETE FROM units; DELETE FROM jobs;');
+      db.run('DELETE FROM meta; DELETE FROM jobs;');
+      if (change.whole) db.run('DELETE FROM units; DELETE FROM actors;');
       const meta = db.prepare('INSERT INTO meta VALUES (?, ?)');
-      for (const [k, v] of [['version', String(STATE_VERSION)], ['owner', state.owner], ['specFile', state.specFile ?? ''], ['exitSeq', String(state.exitSeq)]]) meta.run([k, v]);
+      for (const [k, v] of [['version', String(STATE_VERSION)], ['owner', change.owner], ['specFile', change.specFile ?? ''], ['exitSeq', String(change.exitSeq)]]) meta.run([k, v]);
       meta.free();
-      const unit = db.prepare('INSERT INTO units VALUES (?, ?, ?, ?, ?, ?, ?)');
-      for (const u of state.units) {
-        unit.run([u.name, encode(u.spec), u.next === null ? null : encode(u.next), u.removed ? 1 : 0, encode(u.snapshot), u.machine, JSON.stringify(u.starts)]);
+      const def = db.prepare('INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?)');
+      for (const u of change.defs) def.run([u.name, encode(u.spec), u.next === null ? null : encode(u.next), u.removed ? 1 : 0, u.machine]);
+      def.free();
+      const actor = db.prepare('INSERT OR REPLACE INTO actors VALUES (?, ?, ?)');
+      for (const a of change.actors) actor.run([a.name, encode(a.snapshot), JSON.stringify(a.starts)]);
+      actor.free();
+      const drop = db.prepare('DELETE FROM units WHERE name = ?');
+      const dropActor = db.prepare('DELETE FROM actors WHERE name = ?');
+      for (const name of change.gone) {
+        drop.run([name]);
+        dropActor.run([name]);
       }
-      unit.free();
+      drop.free();
+      dropActor.free();
       const job = db.prepare('INSERT INTO jobs (unit, type, mode) VALUES (?, ?, ?)');
-      for (const j of state.jobs) job.run([j.unit, j.type, j.mode]);
+      for (const j of change.jobs) job.run([j.unit, j.type, j.mode]);
       job.free();
       db.run('COMMIT');
     } catch (err) {
@@ -127,18 +166,32 @@ export class StateStore {
   }
 }
 
-/** tmp + rename: a reader sees the old file or the new one, never a mixture. */
+/**
+ * tmp + rename: a reader sees the old file or the new one, never a mixture. No fsync for the runtime state: a core
+ * killed at any instant leaves the kernel's page cache intact, and the machine crashing is the one case fsync
+ * covers, where the processes the state names are gone and the next init (another owner) ignores the file anyway.
+ */
 export function writeAtomic(file: string, data: Uint8Array): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   const fd = fs.openSync(tmp, 'w', 0o600);
   try {
     fs.writeSync(fd, data);
-    // The runtime state lives on tmpfs (/run) where fsync is a no-op; elsewhere it makes the rename durable.
-    fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
   fs.renameSync(tmp, file);
+}
+
+/** Why a state file cannot be read by this core, or null when it can. */
+function unusable(db: Database): string | null {
+  let version: string | undefined;
+  try {
+    version = rows<{ value: string }>(db, "SELECT value FROM meta WHERE key = 'version'")[0]?.value;
+  } catch (err) {
+    return `not a sysmaster state file: ${(err as Error).message}`;
+  }
+  if (version === undefined || version === String(STATE_VERSION)) return null;
+  return `state version ${version}, this core reads version ${STATE_VERSION}`;
 }
 
 function rows<T>(db: Database, sqlText: string): T[] {

@@ -258,3 +258,20 @@ After = ${JSON.stringify(deps)}
   await sleep(300); // a start that slipped through would have spawned by now
   t.same(pidsWith(mark), [], 'no payload left running');
 });
+
+t.test('a second Ctrl-C does not wait for the orderly stop: what is left is killed, exit 130', async (t) => {
+  const dir = scratch();
+  const mark = marker();
+  const spec = `[service.stubborn]
+ExecStart = ["/bin/sh", "-c", "trap '' TERM; exec sleep ${mark}"]
+TimeoutStopSec = "5min"
+`;
+  const up = new Up(writeSpec(dir, spec), path.join(dir, 'state'));
+  t.teardown(() => up.stop('SIGKILL'));
+  await up.ready();
+  up.child.kill('SIGINT');
+  await up.waitFor(/stopping all units/);
+  t.equal(pidsWith(mark).length, 1, 'SIGTERM ignored: still running');
+  t.equal(await up.stop('SIGINT'), 130);
+  t.same(pidsWith(mark), [], 'killed');
+});

@@ -40,16 +40,6 @@ After = ["a.service"]
   t.same(pidsWith(mark), [], 'all stopped');
 });
 
-t.test('daemon-reexec without init is refused with a clear message', async (t) => {
-  const dir = scratch();
-  const up = new Up(writeSpec(dir, '[service.s]\nExecStart = ["/bin/sleep", "3600"]\n'), path.join(dir, 'state'));
-  t.teardown(() => up.stop());
-  await up.ready();
-  const r = await up.sctl('daemon-reexec');
-  t.equal(r.code, 1);
-  t.match(r.stderr, /daemon-reexec needs sysmaster-init/);
-});
-
 t.test('sctl poweroff stops everything and ends the manager (no reboot(2) outside a host PID 1)', async (t) => {
   const dir = scratch();
   const mark = marker();

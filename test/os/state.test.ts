@@ -1,0 +1,60 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import type { SqlJsStatic } from 'sql.js';
+import t from 'tap';
+import { StateStore, type StateChange, type UnitDef } from '../../reconciler/state.js';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-state-'));
+t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const meta = { owner: '1:2', specFile: '/x/spec.toml', exitSeq: 0 };
+const def = (name: string, timeout = Infinity): UnitDef => ({ name, spec: { name, config: { TimeoutStopSec: timeout } }, next: null, removed: false, machine: 'service' });
+const actor = (name: string, pid: number) => ({ name, snapshot: { status: 'active', value: 'running', context: { mainPid: pid } }, starts: { main: String(pid * 10) } });
+const change = (c: Partial<StateChange>): StateChange => ({ ...meta, whole: false, defs: [], actors: [], gone: [], jobs: [], ...c });
+
+t.test('only what changed is written; the rest stays as it was', async (t) => {
+  const file = path.join(dir, 'a.db');
+  const store = await StateStore.open(file);
+  t.equal(store.load(), null, 'a first start has no state');
+  store.save(change({ whole: true, defs: [def('a'), def('b')], actors: [actor('a', 100), actor('b', 200)], jobs: [{ unit: 'a', type: 'start', mode: 'replace' }] }));
+  store.save(change({ exitSeq: 7, actors: [actor('b', 201)] }));
+  store.close();
+  t.equal(fs.statSync(file).mode & 0o777, 0o600, 'the state file is 0600');
+  const back = (await StateStore.open(file)).load()!;
+  t.equal(back.exitSeq, 7);
+  t.same(back.jobs, [], 'jobs are written whole each time');
+  t.same(back.units.map((u) => [u.name, (u.snapshot as { context: { mainPid: number } }).context.mainPid]), [['a', 100], ['b', 201]]);
+  t.equal((back.units[0].spec as { config: { TimeoutStopSec: number } }).config.TimeoutStopSec, Infinity, 'Infinity survives');
+  t.same(back.units[1].starts, { main: '2010' });
+});
+
+t.test('gone units are dropped; a whole write drops what it does not name', async (t) => {
+  const file = path.join(dir, 'b.db');
+  const store = await StateStore.open(file);
+  store.save(change({ whole: true, defs: [def('a'), def('b'), def('c')], actors: [actor('a', 1), actor('b', 2), actor('c', 3)] }));
+  store.save(change({ gone: ['b'] }));
+  t.same(store.load()!.units.map((u) => u.name), ['a', 'c']);
+  store.save(change({ whole: true, defs: [def('z')], actors: [actor('z', 9)] }));
+  t.same(store.load()!.units.map((u) => u.name), ['z']);
+});
+
+t.test('a file this core cannot read is set aside, with the reason', async (t) => {
+  const garbage = path.join(dir, 'garbage.db');
+  fs.writeFileSync(garbage, 'this is not sqlite, just some bytes that are long enough to look like a header'.repeat(20));
+  const g = await StateStore.open(garbage);
+  t.match(g.dropped, /not a sysmaster state file/);
+  t.equal(g.load(), null);
+  g.save(change({ whole: true, defs: [def('a')], actors: [actor('a', 1)] }));
+  t.same((await StateStore.open(garbage)).load()!.units.map((u) => u.name), ['a'], 'and replaced by a good one');
+
+  const old = path.join(dir, 'old.db');
+  const SQL = await (createRequire(import.meta.url)('sql.js') as () => Promise<SqlJsStatic>)();
+  const db = new SQL.Database();
+  db.run("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL); INSERT INTO meta VALUES ('version', '1')");
+  fs.writeFileSync(old, db.export());
+  const o = await StateStore.open(old);
+  t.match(o.dropped, /state version 1, this core reads version 2/);
+  t.equal(o.load(), null);
+});
