@@ -104,7 +104,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (this.stopped) return;
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, ['--max-semi-space-size=2', this.s.script], {
+      child = spawn(process.execPath, ['--max-semi-space-size=2', '--liftoff-only', this.s.script], {
         stdio: ['inherit', 'inherit', 'inherit', this.s.sockets.control, this.s.sockets.notify, 'ipc'],
         env: this.s.env,
         // Its own session: a terminal's Ctrl-C or a group kill reaches init, which decides what the core hears.
