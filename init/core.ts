@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { log } from './log.js';
-import { FDS_ENV, type CoreMessage, type InitMessage } from './protocol.js';
+import { FDS_ENV, WATCHDOG_ENV, type CoreMessage, type InitMessage } from './protocol.js';
 import type { InitSockets } from './sockets.js';
 import type { RebootAction } from './sys.js';
 
@@ -32,12 +32,13 @@ export interface SupervisorEvents {
 const STRIPPED = ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS', 'NODE_CHANNEL_FD', 'NODE_CHANNEL_SERIALIZATION_MODE'];
 
 /** The core's environment: ours minus what only slows it, plus where its inherited sockets and its work are. */
-export function coreEnv(o: { stateDir: string; spec: string; main: string[] | null }): NodeJS.ProcessEnv {
+export function coreEnv(o: { stateDir: string; spec: string; main: string[] | null; watchdogMs: number }): NodeJS.ProcessEnv {
   const env = { ...process.env };
   for (const name of [...STRIPPED, 'SYSMASTER_MAIN_CMD']) delete env[name];
   env.SYSMASTER_STATE_DIR = o.stateDir;
   env.SYSMASTER_SPEC = o.spec;
   env[FDS_ENV] = 'control:3,notify:4'; // the stdio slots spawn() puts them in
+  env[WATCHDOG_ENV] = String(o.watchdogMs);
   if (o.main) env.SYSMASTER_MAIN_CMD = JSON.stringify(o.main);
   return env;
 }

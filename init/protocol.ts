@@ -51,3 +51,12 @@ export function inheritedFds(env: NodeJS.ProcessEnv = process.env): { control: n
   const notify = fd('notify');
   return control !== null && notify !== null ? { control, notify } : null;
 }
+
+/** The env variable with init's watchdog period in ms (0: none), so the core beats often enough for it. */
+export const WATCHDOG_ENV = 'SYSMASTER_WATCHDOG_MS';
+
+/** How often the core sends a heartbeat: four times per watchdog period, at most once a second. */
+export function heartbeatMs(env: NodeJS.ProcessEnv = process.env): number {
+  const period = Number(env[WATCHDOG_ENV]);
+  return period > 0 ? Math.min(1000, Math.max(10, Math.floor(period / 4))) : 1000;
+}

@@ -3,15 +3,13 @@
 // dead one persisted, takes the exits init buffered, and carries on without touching a running service.
 import fs from 'node:fs';
 import path from 'node:path';
-import { inheritedFds, type CoreMessage, type InitMessage } from '../init/protocol.js';
+import { heartbeatMs, inheritedFds, type CoreMessage, type InitMessage } from '../init/protocol.js';
 import { loadSpec } from '../specs/loader.js';
 import { consoleSink } from './console.js';
 import { startCore } from './core.js';
 import { stateDir } from './paths.js';
 import { startTime } from './proc.js';
 import { StateStore } from './state.js';
-
-const HEARTBEAT_MS = 1000;
 
 const send = (m: CoreMessage) => process.send?.(m);
 const log = (m: string) => process.stderr.write(`sysmaster-core[${process.pid}]: ${m}\n`);
@@ -25,7 +23,7 @@ async function main(): Promise<void> {
   process.on('SIGUSR1', () => log('SIGUSR1 ignored'));
   // init's watchdog counts from our spawn: beat before the slow parts (sql.js, restoring units).
   send({ type: 'heartbeat' });
-  setInterval(() => send({ type: 'heartbeat' }), HEARTBEAT_MS);
+  setInterval(() => send({ type: 'heartbeat' }), heartbeatMs());
   const dir = stateDir();
   let stopping = false;
   // Under `sysmaster up` the terminal is the console: states and service output, prefixed.

@@ -3,7 +3,7 @@ import t from 'tap';
 import { backoff, coreEnv } from '../../init/core.js';
 import { ExitLedger } from '../../init/exits.js';
 import { parseDuration, parseOptions } from '../../init/options.js';
-import { inheritedFds } from '../../init/protocol.js';
+import { heartbeatMs, inheritedFds } from '../../init/protocol.js';
 
 t.test('time spans as systemd writes them', async (t) => {
   const cases: [string, number][] = [
@@ -71,8 +71,11 @@ t.test("the core's environment", async (t) => {
     delete process.env.NODE_EXTRA_CA_CERTS;
     delete process.env.SYSMASTER_MAIN_CMD;
   });
-  const env = coreEnv({ stateDir: '/s', spec: '/x.toml', main: null });
-  t.match(env, { SYSMASTER_STATE_DIR: '/s', SYSMASTER_SPEC: '/x.toml', SYSMASTER_FDS: 'control:3,notify:4' });
+  const env = coreEnv({ stateDir: '/s', spec: '/x.toml', main: null, watchdogMs: 2000 });
+  t.match(env, { SYSMASTER_STATE_DIR: '/s', SYSMASTER_SPEC: '/x.toml', SYSMASTER_FDS: 'control:3,notify:4', SYSMASTER_WATCHDOG_MS: '2000' });
+  t.equal(heartbeatMs(env), 500, 'four beats per watchdog period');
+  t.equal(heartbeatMs({ SYSMASTER_WATCHDOG_MS: '60000' }), 1000, 'at least one a second');
+  t.equal(heartbeatMs({ SYSMASTER_WATCHDOG_MS: '0' }), 1000, 'no watchdog');
   t.notOk('NODE_EXTRA_CA_CERTS' in env, 'NODE_EXTRA_CA_CERTS stripped');
   t.notOk('SYSMASTER_MAIN_CMD' in env, 'no main command unless given');
 });

@@ -75,3 +75,46 @@ ExecStart = ["/bin/sh", "-c", "while [ ! -e ${gate} ]; do sleep 0.02; done; syst
   t.equal(await up.until('slow', 'NRestarts', () => true), '0', 'not restarted');
   t.equal(pidsWith(mark).length, 1);
 });
+
+t.test('a stop timeout that expires during the downtime escalates to SIGKILL after recovery', async (t) => {
+  const dir = scratch();
+  const mark = marker();
+  const up = new Up(
+    writeSpec(
+      dir,
+      `[service.stubborn]
+ExecStart = ["/bin/sh", "-c", "trap '' TERM; exec sleep ${mark}"]
+TimeoutStopSec = "1s"
+`,
+    ),
+    path.join(dir, 'state'),
+  );
+  t.teardown(() => up.stop());
+  await up.ready();
+  const pid = Number(await up.until('stubborn', 'MainPID', (v) => Number(v) > 0));
+  t.equal((await up.sctl('stop', '--no-block', 'stubborn')).code, 0);
+  await up.until('stubborn', 'SubState', (v) => v === 'stop-sigterm');
+  await killCore(up, async () => void (await sleep(1500))); // the deadline passes while no core runs
+  t.equal(await up.until('stubborn', 'ActiveState', (v) => v === 'failed'), 'failed', 'the overdue timeout fired');
+  t.equal(await up.until('stubborn', 'Result', () => true), 'timeout');
+  t.notOk(fs.existsSync(`/proc/${pid}`) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')), 'killed');
+  t.same(pidsWith(mark), []);
+  t.match(up.output, /stubborn\.service +\| deactivating → failed/);
+});
+
+t.test('a SIGSTOPped core is caught by the watchdog and replaced; the service keeps its PID', async (t) => {
+  const dir = scratch();
+  const mark = marker();
+  const up = new Up(writeSpec(dir, `[service.s]\nExecStart = ["/bin/sleep", "${mark}"]\n`), path.join(dir, 'state'), ['--watchdog-sec', '1s'], { init: true });
+  t.teardown(() => up.stop());
+  await up.ready();
+  const pid = await up.until('s', 'MainPID', (v) => Number(v) > 0);
+  const core = up.corePid();
+  process.kill(core, 'SIGSTOP');
+  await up.waitFor(/took over \d+ units/, 10_000);
+  t.not(up.corePid(), core, 'a new core');
+  t.notOk(fs.existsSync(`/proc/${core}`) && !/\) Z /.test(fs.readFileSync(`/proc/${core}/stat`, 'utf8')), 'the hung one is gone');
+  t.equal(await up.until('s', 'MainPID', () => true), pid, 'same PID');
+  t.equal(await up.until('s', 'ActiveState', () => true), 'active');
+  t.same(pidsWith(mark), [Number(pid)]);
+});
