@@ -1,6 +1,7 @@
 import { constants } from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline/promises';
+import { randomUUID } from 'node:crypto';
 import { Command, Option } from 'commander';
 import { call } from '../reconciler/client.js';
 import { statePaths, stateDir } from '../reconciler/paths.js';
@@ -113,7 +114,8 @@ for (const [verb, what] of [
     .option('--no-block', 'do not wait for the jobs to finish')
     .addOption(new Option('--job-mode <mode>', 'how to treat conflicting queued jobs').choices(['replace', 'fail', 'isolate']).default('replace'))
     .action(async (units: string[], o: { block: boolean; jobMode: string }) => {
-      const r = (await rpc('job', { units, type: verb, mode: o.jobMode, wait: o.block })) as {
+      // The key lets a retry after a core's death find this request instead of running it twice.
+      const r = (await rpc('job', { units, type: verb, mode: o.jobMode, wait: o.block, key: randomUUID() })) as {
         transaction: number;
         results: { unit: string; type: string; result: string }[] | null;
       };

@@ -14,6 +14,7 @@ import type { StatePaths } from './paths.js';
 import { configHash, isEmpty, plan as makePlan, type Plan } from './plan.js';
 import { isAlive } from './proc.js';
 import { ControlError } from './protocol.js';
+import { Requests } from './requests.js';
 import type { ActorRow, CoreState, StateChange, StateStore, UnitDef } from './state.js';
 
 /** Where `up` shows what happens: state changes and captured output. */
@@ -77,6 +78,7 @@ export class Daemon {
   /** What the next save writes: units whose definition changed, units whose actor moved, and whether all of it. */
   private changedDefs = new Set<string>();
   private changedActors = new Set<Unit>();
+  private readonly requests = new Requests();
   /** The first write replaces whatever the file held (another init's state, or none) unless restore() took it. */
   private whole = true;
   /** Effects waiting for the state that asked for them to be durable, then what waits for the write itself. */
@@ -117,7 +119,10 @@ export class Daemon {
       warn: (message: string) => this.note(message),
     };
     this.engine = new Engine(host);
-    this.onJob(() => this.schedule());
+    this.onJob((job, result) => {
+      this.requests.finished(job.transaction, { unit: job.unit, type: job.type, result });
+      this.schedule();
+    });
     this.schedule();
   }
 
@@ -180,15 +185,6 @@ export class Daemon {
     for (const fn of saved) fn();
   }
 
-  /** What a new core needs (reconciler/state.ts): all of it. */
-  state(): CoreState {
-    return {
-      ...this.meta(),
-      units: [...this.units.values()].map((u) => ({ ...this.def(u), ...this.actorRow(u) })),
-      jobs: this.jobRows(),
-    };
-  }
-
   /** What changed since the last save. */
   private change(): StateChange {
     const whole = this.whole;
@@ -197,6 +193,7 @@ export class Daemon {
     this.whole = false;
     this.changedDefs.clear();
     this.changedActors.clear();
+    this.requests.changed = false;
     const live = names.filter((n) => this.units.has(n));
     return {
       ...this.meta(),
@@ -205,6 +202,7 @@ export class Daemon {
       actors: moved.filter((u) => this.units.get(u.name) === u).map((u) => this.actorRow(u)),
       gone: names.filter((n) => !this.units.has(n)),
       jobs: this.jobRows(),
+      requests: whole || this.requests.changed ? this.requests.rows() : null,
     };
   }
 
@@ -224,7 +222,7 @@ export class Daemon {
   }
 
   private jobRows() {
-    return this.engine.jobs().map((j) => ({ unit: j.unit, type: j.type, mode: 'replace' }));
+    return this.engine.jobs().map((j) => ({ unit: j.unit, type: j.type, mode: 'replace', key: this.requests.keyOf(j.transaction) }));
   }
 
   /** The definition of `name` changed (or it is gone): the next save writes it. */
@@ -266,11 +264,19 @@ export class Daemon {
       this.effects.adopt(u, starts);
       this.observe(u, u.actor.getSnapshot() as Snapshot<unknown>);
     }
-    for (const j of state.jobs) {
-      try {
-        this.engine.enqueue([{ unit: j.unit, type: j.type as JobType }], 'replace');
-      } catch (err) {
-        this.note(`could not queue again ${j.type} ${j.unit}: ${(err as Error).message}`);
+    this.requests.restore(state.requests);
+    const unfinished = new Map(state.requests.filter((r) => !r.done).map((r) => [r.key, r.results]));
+    // A client's request is queued again as one transaction, so its retry waits for all of it; other jobs one by one.
+    const groups = new Map<string, CoreState['jobs']>();
+    for (const j of state.jobs) groups.set(j.key ?? '', [...(groups.get(j.key ?? '') ?? []), j]);
+    for (const [key, jobs] of groups) {
+      for (const group of key ? [jobs] : jobs.map((j) => [j])) {
+        try {
+          const tx = this.engine.enqueue(group.map((j) => ({ unit: j.unit, type: j.type as JobType })), 'replace');
+          if (key) this.requests.add(key, tx.id, this.engine.wait(tx.id), unfinished.get(key));
+        } catch (err) {
+          this.note(`could not queue again ${group.map((j) => `${j.type} ${j.unit}`).join(', ')}: ${(err as Error).message}`);
+        }
       }
     }
     return gone;
@@ -339,11 +345,17 @@ export class Daemon {
     }
   }
 
-  /** Run jobs for units (sctl start/stop/...): resolves with each job's result. */
-  async run(anchors: { unit: string; type: JobType }[], mode: JobMode) {
+  /**
+   * Run jobs for units (sctl start/stop/...): resolves with each job's result. A `key` names the client's request:
+   * the same key again (a retry after the core died) gets the first request's jobs, never new ones (requests.ts).
+   */
+  async run(anchors: { unit: string; type: JobType }[], mode: JobMode, key?: string) {
+    const known = key ? this.requests.find(key) : null;
+    if (known) return { id: known.tx, jobs: [], done: known.outcome };
     for (const a of anchors) this.unit(a.unit);
     const tx = this.enqueueChecked(anchors, mode);
-    return { id: tx.id, jobs: tx.jobs, done: this.engine.wait(tx.id) };
+    const done = this.engine.wait(tx.id);
+    return { id: tx.id, jobs: tx.jobs, done: key ? this.requests.add(key, tx.id, done) : done };
   }
 
   /** Stop every unit, dependents first (the engine orders stops in reverse). */

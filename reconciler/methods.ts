@@ -61,7 +61,8 @@ export function methods(d: Daemon, hooks: Hooks): Record<string, Handler> {
       if (!JOB_TYPES.includes(type)) throw new ControlError('EPARAMS', `"type" must be one of ${JOB_TYPES.join(', ')}`);
       const mode = (p.mode ?? 'replace') as JobMode;
       if (!MODES.includes(mode)) throw new ControlError('EPARAMS', `"mode" must be one of ${MODES.join(', ')}`);
-      const tx = await d.run(names(p).map((unit) => ({ unit, type })), mode);
+      if (p.key !== undefined && (typeof p.key !== 'string' || !p.key)) throw new ControlError('EPARAMS', '"key" must be a non-empty string');
+      const tx = await d.run(names(p).map((unit) => ({ unit, type })), mode, p.key as string | undefined);
       ctx.emit({ transaction: tx.id, jobs: tx.jobs.map((j) => ({ id: j.id, unit: j.unit, type: j.type })) });
       if (p.wait === false) return { transaction: tx.id, results: null };
       const out = await tx.done;

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Database, SqlJsStatic } from 'sql.js';
+import type { RequestRow } from './requests.js';
 
 export const STATE_VERSION = 2;
 
@@ -36,6 +37,8 @@ export interface JobRow {
   unit: string;
   type: string;
   mode: string;
+  /** The key of the client request it runs for (requests.ts), or null. */
+  key: string | null;
 }
 
 export interface Meta {
@@ -51,6 +54,7 @@ export interface CoreState extends Meta {
   units: UnitRow[];
   /** Jobs that were queued or running: the next core queues them again. */
   jobs: JobRow[];
+  requests: RequestRow[];
 }
 
 /** What changed since the last save: only these rows are written (a 300-unit state is not re-encoded per event). */
@@ -62,6 +66,8 @@ export interface StateChange extends Meta {
   /** Units that no longer exist. */
   gone: string[];
   jobs: JobRow[];
+  /** Every keyed request, when any changed; else null. */
+  requests: RequestRow[] | null;
 }
 
 let sql: Promise<SqlJsStatic> | null = null;
@@ -99,7 +105,9 @@ export class StateStore {
       CREATE TABLE IF NOT EXISTS units (name TEXT PRIMARY KEY, spec TEXT NOT NULL, next TEXT, removed INTEGER NOT NULL,
         machine TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS actors (name TEXT PRIMARY KEY, snapshot TEXT NOT NULL, starts TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS jobs (seq INTEGER PRIMARY KEY, unit TEXT NOT NULL, type TEXT NOT NULL, mode TEXT NOT NULL);`);
+      CREATE TABLE IF NOT EXISTS jobs (seq INTEGER PRIMARY KEY, unit TEXT NOT NULL, type TEXT NOT NULL, mode TEXT NOT NULL,
+        key TEXT);
+      CREATE TABLE IF NOT EXISTS requests (key TEXT PRIMARY KEY, results TEXT NOT NULL, done INTEGER NOT NULL);`);
     return new StateStore(db, file, dropped);
   }
 
@@ -121,7 +129,12 @@ export class StateStore {
         snapshot: decode(String(r.snapshot)),
         starts: JSON.parse(String(r.starts)) as Record<string, string>,
       })),
-      jobs: rows<JobRow>(this.db, 'SELECT unit, type, mode FROM jobs ORDER BY seq'),
+      jobs: rows<JobRow>(this.db, 'SELECT unit, type, mode, key FROM jobs ORDER BY seq'),
+      requests: rows<{ key: string; results: string; done: number }>(this.db, 'SELECT * FROM requests').map((r) => ({
+        key: r.key,
+        results: JSON.parse(r.results) as RequestRow['results'],
+        done: r.done === 1,
+      })),
     };
   }
 
@@ -149,9 +162,15 @@ export class StateStore {
       }
       drop.free();
       dropActor.free();
-      const job = db.prepare('INSERT INTO jobs (unit, type, mode) VALUES (?, ?, ?)');
-      for (const j of change.jobs) job.run([j.unit, j.type, j.mode]);
+      const job = db.prepare('INSERT INTO jobs (unit, type, mode, key) VALUES (?, ?, ?, ?)');
+      for (const j of change.jobs) job.run([j.unit, j.type, j.mode, j.key]);
       job.free();
+      if (change.requests) {
+        db.run('DELETE FROM requests');
+        const request = db.prepare('INSERT INTO requests VALUES (?, ?, ?)');
+        for (const r of change.requests) request.run([r.key, JSON.stringify(r.results), r.done ? 1 : 0]);
+        request.free();
+      }
       db.run('COMMIT');
     } catch (err) {
       db.run('ROLLBACK');
