@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { log } from './log.js';
-import { FDS_ENV, WATCHDOG_ENV, type CoreMessage, type InitMessage } from './protocol.js';
+import { FDS_ENV, FIRST_STORED_FD, STORED_ENV, WATCHDOG_ENV, type CoreMessage, type InitMessage } from './protocol.js';
 import type { InitSockets } from './sockets.js';
 import type { RebootAction } from './sys.js';
 
@@ -11,6 +11,8 @@ export interface CoreSettings {
   script: string;
   env: NodeJS.ProcessEnv;
   sockets: InitSockets;
+  /** What the fd store holds now: every core starts with it. */
+  stored(): { name: string; fd: number }[];
   watchdogMs: number;
   maxFailedStarts: number;
 }
@@ -91,6 +93,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     super();
   }
 
+  /** The current core's pid, or null. */
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
   /** A core process exists, ready or not. */
   get running(): boolean {
     return this.child !== null;
@@ -105,9 +112,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (this.stopped) return;
     let child: ChildProcess;
     try {
+      const stored = this.s.stored();
       child = spawn(process.execPath, ['--max-semi-space-size=2', '--liftoff-only', this.s.script], {
-        stdio: ['inherit', 'inherit', 'inherit', this.s.sockets.control, this.s.sockets.notify, 'ipc'],
-        env: this.s.env,
+        stdio: ['inherit', 'inherit', 'inherit', this.s.sockets.control, this.s.sockets.notify, 'ipc', ...stored.map((s) => s.fd)],
+        env: { ...this.s.env, [STORED_ENV]: stored.map((s, i) => `${s.name}:${FIRST_STORED_FD + i}`).join(',') },
         // Its own session: a terminal's Ctrl-C or a group kill reaches init, which decides what the core hears.
         detached: true,
       });

@@ -4,7 +4,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Reaper } from '../reconciler/reaper.js';
 import { setChildSubreaper } from '../reconciler/sys.js';
 import { Supervisor, coreEnv } from './core.js';
+import { statePaths } from '../reconciler/paths.js';
 import { ExitLedger } from './exits.js';
+import { FdStore } from './fdstore.js';
 import { killAll } from './killall.js';
 import { log } from './log.js';
 import { USAGE, UsageError, parseOptions, type Options } from './options.js';
@@ -25,10 +27,12 @@ export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 function run(o: Options, sockets: InitSockets): (sig: Handled) => void {
   const reaper = new Reaper();
   const ledger = new ExitLedger();
+  const store: FdStore = new FdStore(statePaths(o.stateDir).fdstore, (): number | null => sup.pid);
   const sup = new Supervisor({
     script: o.core,
     env: coreEnv(o),
     sockets,
+    stored: () => store.contents(),
     watchdogMs: o.watchdogMs,
     maxFailedStarts: o.maxFailedStarts,
   });
@@ -71,6 +75,7 @@ function run(o: Options, sockets: InitSockets): (sig: Handled) => void {
     log(`${why}: killing what is left`);
     await Promise.race([sup.stop(), sleep(waitMs)]);
     const left = await killAll(o.pid1, () => reaper.reapAll());
+    store.close();
     if (left.length) log(`still there after SIGKILL, given up on: ${left.join(' ')}`);
     if (host) {
       sync();

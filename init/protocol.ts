@@ -1,5 +1,6 @@
 // What init and the core say to each other over Node's IPC channel (JSON), and what init hands the core at start.
 // docs/init.md describes the protocol; the core imports these types and inheritedFds().
+import { sendNotify } from '../reconciler/notify.js';
 import type { RebootAction } from './sys.js';
 
 /** One exit init reaped and forwards until the core acknowledges its `seq`. */
@@ -59,4 +60,31 @@ export const WATCHDOG_ENV = 'SYSMASTER_WATCHDOG_MS';
 export function heartbeatMs(env: NodeJS.ProcessEnv = process.env): number {
   const period = Number(env[WATCHDOG_ENV]);
   return period > 0 ? Math.min(1000, Math.max(10, Math.floor(period / 4))) : 1000;
+}
+
+/** The env variable naming the fds init hands back from its fd store (`web:6,web:7,db:8`), like LISTEN_FDNAMES. */
+export const STORED_ENV = 'SYSMASTER_STORED';
+
+/** The fd number of the first stored fd in a core: after stdin/out/err, control, notify and the IPC channel. */
+export const FIRST_STORED_FD = 6;
+
+/** The fds init handed back to this core, by name (init/fdstore.ts). */
+export function storedFds(env: NodeJS.ProcessEnv = process.env): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const item of (env[STORED_ENV] ?? '').split(',').filter(Boolean)) {
+    const at = item.lastIndexOf(':');
+    const name = item.slice(0, at);
+    out.set(name, [...(out.get(name) ?? []), Number(item.slice(at + 1))]);
+  }
+  return out;
+}
+
+/** Keep `fds` in init's fd store under `name`, for every later core (systemd's FDSTORE=1 and FDNAME=). */
+export function depositFds(storePath: string, name: string, fds: number[]): void {
+  sendNotify(storePath, `FDSTORE=1\nFDNAME=${name}`, { fds });
+}
+
+/** Close and forget what the store holds under `name` (FDSTOREREMOVE=1). */
+export function removeFds(storePath: string, name: string): void {
+  sendNotify(storePath, `FDSTOREREMOVE=1\nFDNAME=${name}`);
 }

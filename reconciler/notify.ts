@@ -128,13 +128,13 @@ export class NotifySocket extends EventEmitter<NotifySocketEvents> {
  * A bound sd_notify socket: SO_PASSCRED (who sent it), a large receive buffer (bursts of READY=1), and writable by
  * services of every user. init creates it blocking (it never reads it; the core's poll sets O_NONBLOCK itself).
  */
-export function bindNotifySocket(path: string, nonblocking: boolean): number {
+export function bindNotifySocket(path: string, nonblocking: boolean, mode = 0o777): number {
   if (!path.startsWith('@')) rmSync(path, { force: true });
   const fd = unixDgramSocket(nonblocking);
   try {
     bindUnix(fd, path);
     // Services running as other users must be able to send: connecting needs write permission on the inode.
-    if (!path.startsWith('@')) chmodSync(path, 0o777);
+    if (!path.startsWith('@')) chmodSync(path, mode);
     setSockOpt(fd, SOL_SOCKET, SO_PASSCRED, 1);
     try {
       setSockOpt(fd, SOL_SOCKET, SO_RCVBUFFORCE, RECEIVE_BUFFER);

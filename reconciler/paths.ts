@@ -5,6 +5,7 @@ export interface StatePaths {
   dir: string;
   control: string; // control socket
   notify: string; // sd_notify socket handed to services as NOTIFY_SOCKET
+  fdstore: string; // init's fd store: the core deposits fds that must outlive it (init/fdstore.ts)
   lock: string; // pid of the running core: refuses a second `up` on the same directory
   logs: string; // per-unit captured output
 }
@@ -24,6 +25,7 @@ export function statePaths(dir: string): StatePaths {
     dir,
     control: path.join(dir, 'control.sock'),
     notify: path.join(dir, 'notify.sock'),
+    fdstore: path.join(dir, 'fdstore.sock'),
     lock: path.join(dir, 'core.pid'),
     logs: path.join(dir, 'logs'),
   };
