@@ -12,7 +12,6 @@ import { Effects } from './effects.js';
 import { LogStore, type LogRecord } from './logs.js';
 import type { StatePaths } from './paths.js';
 import { configHash, isEmpty, plan as makePlan, type Plan } from './plan.js';
-import { isAlive } from './proc.js';
 import { ControlError } from './protocol.js';
 import { Requests } from './requests.js';
 import type { ActorRow, CoreState, StateChange, StateStore, UnitDef } from './state.js';
@@ -211,7 +210,7 @@ export class Daemon {
   }
 
   private def(u: Unit): UnitDef {
-    return { name: u.name, spec: u.spec, next: u.next, removed: u.removed, machine: u.type.name };
+    return { name: u.name, spec: u.spec, next: u.next, removed: u.removed, machine: u.type.name, hash: u.hash };
   }
 
   /** The snapshot without its config: the definition holds that, and restore() puts it back. */
@@ -241,7 +240,7 @@ export class Daemon {
     this.exitSeq = state.exitSeq;
     for (const row of state.units) {
       const spec = row.spec as UnitSpec;
-      const u = this.blank(spec);
+      const u = this.blank(spec, row.hash);
       u.next = row.next as UnitSpec | null;
       u.removed = row.removed;
       const snap = row.snapshot as { context: object };
@@ -255,14 +254,8 @@ export class Daemon {
     const gone: { unit: string; pid: number }[] = [];
     const startsOf = new Map(state.units.map((r) => [r.name, r.starts]));
     for (const u of this.units.values()) {
-      const ctx = this.context(u);
-      const starts = startsOf.get(u.name) ?? {};
-      for (const role of ['main', 'control'] as const) {
-        const pid = pidOf(ctx[`${role}Pid`]);
-        if (pid && !isAlive(pid, starts[role] ?? null)) gone.push({ unit: u.name, pid });
-      }
-      this.effects.adopt(u, starts);
-      this.observe(u, u.actor.getSnapshot() as Snapshot<unknown>);
+      for (const pid of this.effects.adopt(u, startsOf.get(u.name) ?? {})) gone.push({ unit: u.name, pid });
+      this.follow(u, u.actor.getSnapshot() as Snapshot<unknown>);
     }
     this.requests.restore(state.requests);
     const unfinished = new Map(state.requests.filter((r) => !r.done).map((r) => [r.key, r.results]));
@@ -417,13 +410,13 @@ export class Daemon {
     return u;
   }
 
-  private blank(spec: UnitSpec): Unit {
+  private blank(spec: UnitSpec, hash = configHash(spec)): Unit {
     const type = typeOfUnit(spec.name);
     return {
       name: spec.name,
       type,
       spec,
-      hash: configHash(spec),
+      hash,
       next: null,
       removed: false,
       active: 'inactive',
@@ -486,6 +479,11 @@ export class Daemon {
   private observe(u: Unit, snap: Snapshot<unknown>): void {
     this.changedActors.add(u);
     this.schedule();
+    this.follow(u, snap);
+  }
+
+  /** Keep the unit's pids, timer and public state in step with its machine's snapshot. */
+  private follow(u: Unit, snap: Snapshot<unknown>): void {
     const ctx = (snap as unknown as { context: UnitContext }).context;
     const active = u.type.activeState(snap);
     const failed = ctx.failures > u.failures;

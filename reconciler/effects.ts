@@ -295,18 +295,21 @@ export class Effects {
   /**
    * A restored unit (a new core): its processes are ours again (they lead their own sessions), their output is read
    * on from their FIFOs, and a spawn its snapshot says was under way either happened — find the process by the unit
-   * name in its environment — or is done now.
+   * name in its environment — or is done now. Returns the recorded pids that are gone (or are now another process).
    */
-  adopt(u: Unit, starts: Record<string, string>): void {
+  adopt(u: Unit, starts: Record<string, string>): number[] {
     const ctx = this.d.context(u);
     let live = false;
+    const gone: number[] = [];
     for (const role of ['main', 'control'] as const) {
-      const pid = ctx[`${role}Pid`];
-      if (typeof pid === 'number' && starts[role]) {
-        this.starts.set(pid, starts[role]);
-        this.sessions.set(pid, u);
-        live ||= isAlive(pid, starts[role]);
-      }
+      const pid = pidOf(ctx[`${role}Pid`]);
+      if (pid === null) continue;
+      const alive = isAlive(pid, starts[role] ?? null);
+      if (!alive) gone.push(pid);
+      if (!starts[role]) continue;
+      this.starts.set(pid, starts[role]);
+      this.sessions.set(pid, u);
+      live ||= alive;
     }
     const spawning = ctx.spawning as Record<ProcRole, boolean> | undefined;
     for (const role of ['main', 'control'] as const) {
@@ -322,6 +325,7 @@ export class Effects {
       if (command) this.spawn(u, { role, command, phase: String(ctx.phase ?? role) });
     }
     if (live) this.listen(u);
+    return gone;
   }
 
   /**

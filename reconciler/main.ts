@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { heartbeatMs, inheritedFds, type CoreMessage, type InitMessage } from '../init/protocol.js';
-import { loadSpec } from '../specs/loader.js';
+import { loadSpec } from './spec.js';
 import { consoleSink } from './console.js';
 import { startCore } from './core.js';
 import { stateDir } from './paths.js';

@@ -1,4 +1,4 @@
-import { loadSpec } from '../specs/loader.js';
+import { loadSpec } from './spec.js';
 import type { JobMode, JobType } from '../transactions/types.js';
 import { completeUnitName } from '../units/index.js';
 import type { Daemon } from './daemon.js';

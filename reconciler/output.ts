@@ -142,7 +142,11 @@ export class OutputFifo {
    * EOF. Throws a SysError or an fs error when the FIFO cannot be made.
    */
   attach(): { drained: Promise<void>; opened(): void } {
-    this.open();
+    if (this.fd === null) {
+      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+      makeFifo(this.path);
+      this.open();
+    }
     this.pending++;
     let done = false;
     return {
@@ -156,8 +160,12 @@ export class OutputFifo {
     };
   }
 
-  /** Read what processes that already hold the FIFO write (a core taking over). Resolves at EOF. */
+  /**
+   * Read what processes that already hold the FIFO write (a core taking over). Resolves at EOF. The FIFO exists
+   * (they hold it): a takeover of hundreds of units opens each one and does nothing else.
+   */
   listen(): Promise<void> {
+    if (this.fd === null) this.open();
     const a = this.attach();
     a.opened();
     return a.drained;
@@ -174,9 +182,6 @@ export class OutputFifo {
   }
 
   private open(): void {
-    if (this.fd !== null) return;
-    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
-    makeFifo(this.path);
     const fd = openSync(this.path, fsc.O_RDONLY | fsc.O_NONBLOCK);
     try {
       if (pipeMax() > pipeSize(fd)) pipeSize(fd, pipeMax());

@@ -19,6 +19,8 @@ export interface UnitDef {
   removed: boolean;
   /** The unit type, whose machine the snapshot belongs to. */
   machine: string;
+  /** configHash() of spec, which plan() compares: kept so a takeover need not compute it for every unit. */
+  hash: string;
 }
 
 /** A unit's live state: written each time its actor moves. */
@@ -103,7 +105,7 @@ export class StateStore {
     }
     db.run(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS units (name TEXT PRIMARY KEY, spec TEXT NOT NULL, next TEXT, removed INTEGER NOT NULL,
-        machine TEXT NOT NULL);
+        machine TEXT NOT NULL, hash TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS actors (name TEXT PRIMARY KEY, snapshot TEXT NOT NULL, starts TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS jobs (seq INTEGER PRIMARY KEY, unit TEXT NOT NULL, type TEXT NOT NULL, mode TEXT NOT NULL,
         key TEXT);
@@ -126,6 +128,7 @@ export class StateStore {
         next: r.next === null ? null : decode(String(r.next)),
         removed: r.removed === 1,
         machine: String(r.machine),
+        hash: String(r.hash),
         snapshot: decode(String(r.snapshot)),
         starts: JSON.parse(String(r.starts)) as Record<string, string>,
       })),
@@ -148,8 +151,8 @@ export class StateStore {
       const meta = db.prepare('INSERT INTO meta VALUES (?, ?)');
       for (const [k, v] of [['version', String(STATE_VERSION)], ['owner', change.owner], ['specFile', change.specFile ?? ''], ['exitSeq', String(change.exitSeq)]]) meta.run([k, v]);
       meta.free();
-      const def = db.prepare('INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?)');
-      for (const u of change.defs) def.run([u.name, encode(u.spec), u.next === null ? null : encode(u.next), u.removed ? 1 : 0, u.machine]);
+      const def = db.prepare('INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?, ?)');
+      for (const u of change.defs) def.run([u.name, encode(u.spec), u.next === null ? null : encode(u.next), u.removed ? 1 : 0, u.machine, u.hash]);
       def.free();
       const actor = db.prepare('INSERT OR REPLACE INTO actors VALUES (?, ?, ?)');
       for (const a of change.actors) actor.run([a.name, encode(a.snapshot), JSON.stringify(a.starts)]);
@@ -227,5 +230,7 @@ export function encode(v: unknown): string {
 }
 
 export function decode(text: string): unknown {
+  // A reviver costs a call per value: only texts that hold an infinity pay for it.
+  if (!text.includes('"$inf"')) return JSON.parse(text);
   return JSON.parse(text, (_k, x) => (x && typeof x === 'object' && '$inf' in x ? (x.$inf > 0 ? Infinity : -Infinity) : x));
 }
