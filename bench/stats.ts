@@ -15,8 +15,8 @@ export function percentile(xs: number[], p: number): number {
 export const range = (xs: number[], digits = 0): string =>
   `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
 
-/** MB from a /proc/PID/status line: VmHWM is the peak RSS, VmRSS the current one. */
-export function memory(pid: number, field: 'VmHWM' | 'VmRSS' = 'VmHWM'): number {
+/** MB from a /proc/PID/status line: VmHWM is the peak RSS, RssAnon the private part of the current one. */
+export function memory(pid: number, field: 'VmHWM' | 'RssAnon'): number {
   const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
 }

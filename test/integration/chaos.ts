@@ -2,11 +2,12 @@
 // PID 1 of its own PID namespace (or as a subreaper), a stress loop of random jobs that records what it touched, and
 // the checks of what must hold after a core is killed, read from /proc.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { descendants } from '../../init/killall.js';
 import { call, type CallOptions } from '../../reconciler/client.js';
-import type { UnitInfo } from '../../reconciler/view.js';
+import type { UnitStatus } from '../../reconciler/view.js';
 import { bin, marker, sleep } from './harness.js';
 
 export type Kind = 'simple' | 'notify' | 'oneshot' | 'forking';
@@ -169,8 +170,8 @@ export class Manager {
     return call(this.sock, method, params, opts) as Promise<T>;
   }
 
-  async services(): Promise<UnitInfo[]> {
-    return this.call<UnitInfo[]>('list-units', { types: ['service'] });
+  async services(): Promise<UnitStatus[]> {
+    return (await this.call<UnitStatus[]>('status', { lines: 0 })).filter((u) => u.type === 'service');
   }
 
   async waitFor(re: RegExp, timeoutMs: number): Promise<void> {
@@ -180,6 +181,12 @@ export class Manager {
       if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${re}:\n${this.tail()}`);
       await sleep(25);
     }
+  }
+
+  /** The last lines of init's output about `units`, between those of init and the cores: their story across kills. */
+  about(units: string[], lines = 80): string {
+    const mine = this.output.split('\n').filter((l) => l.startsWith('sysmaster') || units.some((u) => l.includes(u)));
+    return mine.slice(-lines).join('\n');
   }
 
   tail(lines = 40): string {
@@ -212,8 +219,12 @@ export interface Req {
   done: number | null;
   /** Units of its transaction (the job event), when the answer came. */
   jobs: string[] | null;
-  /** The job results, or the error code. */
-  outcome: string;
+  /** The result of the job on `unit` (done, canceled, dependency, ...; `none` when the answer has none), once answered. */
+  result: string | null;
+  /** The whole answer's results. */
+  results: { unit: string; result: string }[] | null;
+  /** What the client saw instead of an answer. */
+  error: string | null;
 }
 
 /**
@@ -258,22 +269,27 @@ export class Stress {
   }
 
   private async send(unit: string, type: JobType): Promise<void> {
-    const r: Req = { n: this.log.length, unit, type, sent: Date.now(), done: null, jobs: null, outcome: '' };
+    const r: Req = { n: this.log.length, unit, type, sent: Date.now(), done: null, jobs: null, result: null, results: null, error: null };
     this.log.push(r);
     try {
-      // EEOF (the core died with the request accepted) is retried: the next core serves it.
+      // EEOF (the core died with the request accepted) is retried, as sctl does: the key makes the next core
+      // answer the first request instead of running its jobs again.
       const out = await this.m.call<{ results: { unit: string; result: string }[] } | null>(
         'job',
-        { units: [unit], type },
+        { units: [unit], type, key: randomUUID() },
         {
           retries: 20,
           signal: AbortSignal.timeout(60_000),
           onEvent: (e) => (r.jobs = (e as { jobs: { unit: string }[] }).jobs.map((j) => j.unit)),
         },
       );
-      r.outcome = out ? out.results.find((x) => x.unit === unit)?.result ?? 'done' : 'no answer in 60 s';
+      if (!out) r.error = 'no answer in 60 s';
+      else {
+        r.results = out.results;
+        r.result = out.results.find((x) => x.unit === unit)?.result ?? 'none';
+      }
     } catch (err) {
-      r.outcome = (err as { code?: string }).code ?? (err as Error).message;
+      r.error = `${(err as { code?: string }).code ?? ''} ${(err as Error).message}`.trim();
     }
     r.done = Date.now();
   }
@@ -282,7 +298,7 @@ export class Stress {
 /** What must hold once a core has taken over and the jobs drained, as a list of failures (empty: all hold). */
 export function check(opts: {
   units: ChaosUnit[];
-  list: UnitInfo[];
+  list: UnitStatus[];
   procs: Proc[];
   /** The core's pid as the test sees it. */
   core: number;
@@ -298,7 +314,7 @@ export function check(opts: {
   const show = (p: Proc) => `pid ${p.pid} (ns ${p.ns}, ppid ${p.ppid}, ${p.state}) ${JSON.stringify(p.argv.join(' '))}`;
   const info = (name: string) => {
     const s = state.get(name);
-    return s ? `${name} ${s.active}/${s.sub} MainPID ${s.mainPid ?? '-'}` : `${name} (not listed)`;
+    return s ? `${name} ${s.active}/${s.sub} (result ${s.result}) MainPID ${s.mainPid ?? '-'}` : `${name} (not listed)`;
   };
 
   for (const [name, was] of kept) {
@@ -323,6 +339,9 @@ export function check(opts: {
     } else if (['inactive', 'failed'].includes(s.active) || (s.active === 'active' && s.sub === 'exited')) {
       if (mine.length) bad.push(`state mismatch: ${info(u.name)} but ${mine.map(show).join('; ')} runs`);
     } else bad.push(`not settled with no job queued: ${info(u.name)}`);
+    // Every payload is ready within a moment: a start that timed out waited for an event (READY=1, the PID file)
+    // that a core took with it.
+    if (s.result === 'timeout') bad.push(`start timed out: ${info(u.name)}`);
   }
 
   for (const p of procs) {
