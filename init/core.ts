@@ -39,7 +39,7 @@ export function coreEnv(o: { stateDir: string; spec: string; main: string[] | nu
   for (const name of [...STRIPPED, 'SYSMASTER_MAIN_CMD']) delete env[name];
   env.SYSMASTER_STATE_DIR = o.stateDir;
   env.SYSMASTER_SPEC = o.spec;
-  env[FDS_ENV] = 'control:3,notify:4'; // the stdio slots spawn() puts them in
+  env[FDS_ENV] = 'control:3'; // the stdio slot spawn() puts it in
   env[WATCHDOG_ENV] = String(o.watchdogMs);
   if (o.main) env.SYSMASTER_MAIN_CMD = JSON.stringify(o.main);
   return env;
@@ -114,7 +114,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     try {
       const stored = this.s.stored();
       child = spawn(process.execPath, ['--max-semi-space-size=2', '--liftoff-only', this.s.script], {
-        stdio: ['inherit', 'inherit', 'inherit', this.s.sockets.control, this.s.sockets.notify, 'ipc', ...stored.map((s) => s.fd)],
+        // fd 4 stays free: the notify socket is init's to read (events reach the core through the ledger).
+        stdio: ['inherit', 'inherit', 'inherit', this.s.sockets.control, 'ignore', 'ipc', ...stored.map((s) => s.fd)],
         env: { ...this.s.env, [STORED_ENV]: stored.map((s, i) => `${s.name}:${FIRST_STORED_FD + i}`).join(',') },
         // Its own session: a terminal's Ctrl-C or a group kill reaches init, which decides what the core hears.
         detached: true,

@@ -5,12 +5,13 @@ import { Reaper } from '../reconciler/reaper.js';
 import { setChildSubreaper } from '../reconciler/sys.js';
 import { Supervisor, coreEnv } from './core.js';
 import { statePaths } from '../reconciler/paths.js';
-import { ExitLedger } from './exits.js';
+import { Ledger, type Observed } from './ledger.js';
 import { FdStore } from './fdstore.js';
+import { NotifySocket } from '../reconciler/notify.js';
 import { killAll } from './killall.js';
 import { log } from './log.js';
 import { USAGE, UsageError, parseOptions, type Options } from './options.js';
-import type { ForwardedExit, ShutdownReason } from './protocol.js';
+import type { ForwardedEvent, ShutdownReason } from './protocol.js';
 import { BusyError, openSockets, type InitSockets } from './sockets.js';
 import { cloexecFrom3, disableCtrlAltDel, reboot, sync, type RebootAction } from './sys.js';
 
@@ -26,7 +27,7 @@ export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 /** Starts reaping and the first core; returns what to do on a signal. */
 function run(o: Options, sockets: InitSockets): (sig: Handled) => void {
   const reaper = new Reaper();
-  const ledger = new ExitLedger();
+  const ledger = new Ledger();
   const store: FdStore = new FdStore(statePaths(o.stateDir).fdstore, (): number | null => sup.pid);
   const sup = new Supervisor({
     script: o.core,
@@ -40,23 +41,27 @@ function run(o: Options, sockets: InitSockets): (sig: Handled) => void {
   let stopping: { reason: ShutdownReason; deadline: number; timer: NodeJS.Timeout } | null = null;
   let finishing = false;
 
-  // Exits reaped in one pass go to the core as one message.
-  let batch: ForwardedExit[] = [];
+  // Events of one turn of the loop (a reaping pass, a burst of READY=1) go to the core as one message.
+  let batch: ForwardedEvent[] = [];
   const flush = () => {
-    const exits = batch;
+    const events = batch;
     batch = [];
-    if (exits.length && sup.isReady) sup.send({ type: 'exits', exits });
+    if (events.length && sup.isReady) sup.send({ type: 'events', events });
   };
-  reaper.on('exit', (info) => {
-    const { exit, dropped } = ledger.add(info);
-    if (dropped) log(`the core acknowledges no exits: forgot the ${dropped} oldest`);
+  const forward = (observed: Observed) => {
+    const { event, dropped } = ledger.add(observed);
+    if (dropped) log(`the core acknowledges nothing: forgot the ${dropped} oldest events`);
     if (!sup.isReady) return;
     if (!batch.length) setImmediate(flush);
-    batch.push(exit);
-  });
+    batch.push(event);
+  };
+  reaper.on('exit', (info) => forward({ kind: 'exit', ...info }));
+  // init reads the notify socket, not the core: a datagram is acknowledged only once its effect is saved.
+  const notify = NotifySocket.fromFd(sockets.notify);
+  notify.on('message', (m) => forward({ kind: 'notify', ...m }));
   sup.on('ready', () => {
     batch = [];
-    sup.send({ type: 'exits', exits: ledger.pending() });
+    sup.send({ type: 'events', events: ledger.pending() });
   });
   sup.on('ack', (seq) => ledger.ack(seq));
   sup.on('spawn', () => {

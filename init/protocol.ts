@@ -1,11 +1,12 @@
 // What init and the core say to each other over Node's IPC channel (JSON), and what init hands the core at start.
 // docs/init.md describes the protocol; the core imports these types and inheritedFds().
-import { sendNotify } from '../reconciler/notify.js';
+import { sendNotify, type NotifyMessage } from '../reconciler/notify.js';
 import type { RebootAction } from './sys.js';
 
-/** One exit init reaped and forwards until the core acknowledges its `seq`. */
+/** One exit init reaped, forwarded until the core acknowledges its `seq`. */
 export interface ForwardedExit {
-  /** Numbers every exit init reaps, from 1, increasing for the life of init. */
+  kind: 'exit';
+  /** Numbers every event init forwards, from 1, increasing for the life of init. */
   seq: number;
   pid: number;
   /** Exit code, or null when a signal killed it. */
@@ -13,14 +14,26 @@ export interface ForwardedExit {
   /** 'SIGKILL', or null when it exited. */
   signal: string | null;
   core: boolean;
-  /** When init reaped it, ms since the epoch. */
+  /** When init observed it, ms since the epoch. */
   time: number;
 }
+
+/**
+ * One sd_notify datagram init read from the notify socket, forwarded until acknowledged: a READY=1 read by a core
+ * that dies before saving its effect is not lost.
+ */
+export interface ForwardedNotify extends NotifyMessage {
+  kind: 'notify';
+  seq: number;
+  time: number;
+}
+
+export type ForwardedEvent = ForwardedExit | ForwardedNotify;
 
 export type CoreMessage =
   | { type: 'ready' }
   | { type: 'heartbeat' }
-  /** The effect of exit `seq` is durable: init forgets it. */
+  /** The effect of event `seq` is durable: init forgets it. */
   | { type: 'ack'; seq: number }
   /** Everything is stopped: init kills what is left and exits with `code` (a host PID 1 does `action`). */
   | { type: 'exit'; code: number; action?: RebootAction }
@@ -30,8 +43,8 @@ export type CoreMessage =
 export type ShutdownReason = 'SIGTERM' | 'SIGINT';
 
 export type InitMessage =
-  /** On 'ready': every unacknowledged exit; after that, new ones as they are reaped. */
-  | { type: 'exits'; exits: ForwardedExit[] }
+  /** On 'ready': every unacknowledged event, in seq order; after that, new ones as they come. */
+  | { type: 'events'; events: ForwardedEvent[] }
   /** Stop everything, then send 'exit'. `grace` is how many ms are left before init kills everything. */
   | { type: 'shutdown'; reason: ShutdownReason; grace: number }
   /** SIGHUP: daemon-reload. */
@@ -39,18 +52,13 @@ export type InitMessage =
   /** SIGINT to a host PID 1: start ctrl-alt-del.target. */
   | { type: 'ctrl-alt-del' };
 
-/** The env variable naming the fds init passes (`control:3,notify:4`): never probe fds, Node fills gaps. */
+/** The env variable naming the fds init passes (`control:3`): never probe fds, Node fills gaps. */
 export const FDS_ENV = 'SYSMASTER_FDS';
 
-/** Where the core finds its inherited sockets, or null when it was not started by init. */
-export function inheritedFds(env: NodeJS.ProcessEnv = process.env): { control: number; notify: number } | null {
-  const fd = (name: string) => {
-    const m = new RegExp(`(?:^|,)${name}:(\\d+)(?:,|$)`).exec(env[FDS_ENV] ?? '');
-    return m ? Number(m[1]) : null;
-  };
-  const control = fd('control');
-  const notify = fd('notify');
-  return control !== null && notify !== null ? { control, notify } : null;
+/** Where the core finds its inherited control socket, or null when it was not started by init. */
+export function inheritedFds(env: NodeJS.ProcessEnv = process.env): { control: number } | null {
+  const m = /(?:^|,)control:(\d+)(?:,|$)/.exec(env[FDS_ENV] ?? '');
+  return m ? { control: Number(m[1]) } : null;
 }
 
 /** The env variable with init's watchdog period in ms (0: none), so the core beats often enough for it. */

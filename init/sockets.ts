@@ -1,5 +1,6 @@
-// The sockets that must outlive any one core. init creates them, keeps them open and never reads them; each core
-// inherits them. What arrives while no core runs (a connection, a READY=1) waits in the kernel for the next one.
+// The sockets that must outlive any one core. init creates them and keeps them open. It reads the notify socket
+// itself (datagrams reach the core through its ledger) and never accepts on the control socket, which each core
+// inherits. What arrives while no core runs (a connection, a READY=1) waits in the kernel or in init.
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { statePaths } from '../reconciler/paths.js';

@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import { ControlServer } from './control.js';
 import { Daemon, type Sink } from './daemon.js';
 import { methods } from './methods.js';
-import { NotifySocket } from './notify.js';
 import { statePaths } from './paths.js';
 import type { CoreState, StateStore } from './state.js';
 import { Reaper } from './reaper.js';
@@ -10,8 +9,8 @@ import { spawnOffThread } from './spawn.js';
 
 export interface CoreOptions {
   stateDir: string;
-  /** The sockets init holds and hands to every core (init/protocol.ts). */
-  fds: { control: number; notify: number };
+  /** The control socket init holds and hands to every core (init/protocol.ts). */
+  fds: { control: number };
   /** Where the core's state is written, and the init it belongs to (`pid:starttime`). */
   store: StateStore;
   owner: string;
@@ -31,7 +30,7 @@ export interface Core {
   close(): Promise<void>;
 }
 
-/** Start a core on init's sockets: restore what a dead core left, then serve the notify and control sockets. */
+/** Start a core on init's control socket: restore what a dead core left, then serve it. */
 export async function startCore(opts: CoreOptions): Promise<Core> {
   const paths = statePaths(opts.stateDir);
   const daemon = new Daemon(paths, process.env, opts.store, opts.owner, opts.sink ?? null);
@@ -40,8 +39,6 @@ export async function startCore(opts: CoreOptions): Promise<Core> {
   reaper.on('exit', (info) => daemon.effects.reaped(info));
   reaper.start();
   spawnOffThread(true); // services are posix_spawn'ed on libuv's pool: the loop is not blocked per spawn
-  const notify = NotifySocket.fromFd(opts.fds.notify);
-  notify.on('message', (m) => daemon.effects.notify(m));
   const server = new ControlServer(methods(daemon, { exit: opts.onExit, reexec: opts.onReexec, init: process.ppid }), admit);
   await server.adopt(opts.fds.control);
   fs.writeFileSync(paths.lock, `${process.pid}\n`, { mode: 0o600 });
@@ -50,7 +47,6 @@ export async function startCore(opts: CoreOptions): Promise<Core> {
     gone,
     async close() {
       await server.close();
-      notify.close();
       reaper.stop();
       daemon.close();
       // The sockets are init's: the next core serves them.

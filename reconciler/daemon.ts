@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { createActor, type AnyActorRef, type AnyStateMachine, type Snapshot } from 'xstate';
-import type { ActiveState, ExitInfo, UnitContextBase } from '../machines/types.js';
+import type { ActiveState, UnitContextBase } from '../machines/types.js';
+import type { ForwardedEvent } from '../init/protocol.js';
 import type { SystemSpec, UnitSpec } from '../specs/types.js';
 import { Engine, type EngineHost } from '../transactions/engine.js';
 import type { Job, JobMode, JobResult, JobType } from '../transactions/types.js';
@@ -71,7 +72,7 @@ export class Daemon {
   /** The spec file last applied: daemon-reload and SIGHUP re-read it. */
   specFile: string | null = null;
   /** The highest exit from init whose effect is in the state (exactly-once delivery). */
-  exitSeq = 0;
+  eventSeq = 0;
   private pending: NodeJS.Timeout | NodeJS.Immediate | null = null;
   private lastSave = { end: 0, took: 0 };
   /** What the next save writes: units whose definition changed, units whose actor moved, and whether all of it. */
@@ -206,7 +207,7 @@ export class Daemon {
   }
 
   private meta() {
-    return { owner: this.owner, specFile: this.specFile, exitSeq: this.exitSeq };
+    return { owner: this.owner, specFile: this.specFile, eventSeq: this.eventSeq };
   }
 
   private def(u: Unit): UnitDef {
@@ -237,7 +238,7 @@ export class Daemon {
    */
   restore(state: CoreState): { unit: string; pid: number }[] {
     this.specFile = state.specFile;
-    this.exitSeq = state.exitSeq;
+    this.eventSeq = state.eventSeq;
     for (const row of state.units) {
       const spec = row.spec as UnitSpec;
       const u = this.blank(spec, row.hash);
@@ -285,13 +286,14 @@ export class Daemon {
     this.send(u, { type: 'EXIT', pid, code: 0, signal: null, core: false });
   }
 
-  /** An exit init reaped (numbered): applied once, acknowledged once its effect is durable. */
-  applyExit(exit: ExitInfo & { seq: number }, ack: (seq: number) => void): void {
-    if (exit.seq > this.exitSeq) {
-      this.exitSeq = exit.seq;
-      this.effects.reaped(exit);
+  /** An event from init (a reaped exit, a notify datagram), numbered: applied once, acknowledged once durable. */
+  applyEvent(event: ForwardedEvent, ack: (seq: number) => void): void {
+    if (event.seq > this.eventSeq) {
+      this.eventSeq = event.seq;
+      if (event.kind === 'exit') this.effects.reaped(event);
+      else this.effects.notify(event);
     }
-    this.afterSave(() => ack(exit.seq));
+    this.afterSave(() => ack(event.seq));
   }
 
   /** The actual state plan() compares the desired spec with. */

@@ -58,8 +58,8 @@ async function main(): Promise<void> {
 
   let first = true;
   process.on('message', (m: InitMessage) => {
-    if (m.type === 'exits') {
-      for (const e of m.exits) d.applyExit(e, (seq) => send({ type: 'ack', seq }));
+    if (m.type === 'events') {
+      for (const e of m.events) d.applyEvent(e, (seq) => send({ type: 'ack', seq }));
       if (first) {
         first = false;
         // Pids the snapshot names that died with no exit for us (reaped by a core that died before saving it).

@@ -126,7 +126,7 @@ export class NotifySocket extends EventEmitter<NotifySocketEvents> {
  */
 /**
  * A bound sd_notify socket: SO_PASSCRED (who sent it), a large receive buffer (bursts of READY=1), and writable by
- * services of every user. init creates it blocking (it never reads it; the core's poll sets O_NONBLOCK itself).
+ * services of every user. init creates it blocking: senders wait while its queue is full; reads use MSG_DONTWAIT.
  */
 export function bindNotifySocket(path: string, nonblocking: boolean, mode = 0o777): number {
   if (!path.startsWith('@')) rmSync(path, { force: true });

@@ -49,7 +49,7 @@ export interface Meta {
   /** The spec file last applied (daemon-reload re-reads it). */
   specFile: string | null;
   /** The highest exit sequence number from init whose effect is in this state. */
-  exitSeq: number;
+  eventSeq: number;
 }
 
 export interface CoreState extends Meta {
@@ -121,7 +121,7 @@ export class StateStore {
     return {
       owner: meta.get('owner') ?? '',
       specFile: meta.get('specFile') || null,
-      exitSeq: Number(meta.get('exitSeq') ?? 0),
+      eventSeq: Number(meta.get('eventSeq') ?? 0),
       units: rows<Record<string, string | number | null>>(this.db, sqlText).map((r) => ({
         name: String(r.name),
         spec: decode(String(r.spec)),
@@ -149,7 +149,7 @@ export class StateStore {
       db.run('DELETE FROM meta; DELETE FROM jobs;');
       if (change.whole) db.run('DELETE FROM units; DELETE FROM actors;');
       const meta = db.prepare('INSERT INTO meta VALUES (?, ?)');
-      for (const [k, v] of [['version', String(STATE_VERSION)], ['owner', change.owner], ['specFile', change.specFile ?? ''], ['exitSeq', String(change.exitSeq)]]) meta.run([k, v]);
+      for (const [k, v] of [['version', String(STATE_VERSION)], ['owner', change.owner], ['specFile', change.specFile ?? ''], ['eventSeq', String(change.eventSeq)]]) meta.run([k, v]);
       meta.free();
       const def = db.prepare('INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?, ?)');
       for (const u of change.defs) def.run([u.name, encode(u.spec), u.next === null ? null : encode(u.next), u.removed ? 1 : 0, u.machine, u.hash]);

@@ -1,7 +1,7 @@
 // init's pure parts: the command line, time spans, the backoff, the exit ledger, the fd names for the core.
 import t from 'tap';
 import { backoff, coreEnv } from '../../init/core.js';
-import { ExitLedger } from '../../init/exits.js';
+import { Ledger } from '../../init/ledger.js';
 import { parseDuration, parseOptions } from '../../init/options.js';
 import { heartbeatMs, inheritedFds } from '../../init/protocol.js';
 
@@ -41,27 +41,27 @@ t.test('backoff after failed starts', async (t) => {
   t.same([1, 2, 3, 4, 5, 6, 7, 8, 9].map(backoff), [0, 100, 200, 400, 800, 1600, 3200, 5000, 5000]);
 });
 
-t.test('exit ledger: numbered once, kept until acknowledged, in order', async (t) => {
-  const l = new ExitLedger();
-  const a = l.add({ pid: 10, code: 3, signal: null, core: false }, 1000).exit;
-  const b = l.add({ pid: 11, code: null, signal: 'SIGKILL', core: false }, 1001).exit;
-  const c = l.add({ pid: 12, code: 0, signal: null, core: false }, 1002).exit;
+t.test('ledger: exits and notify datagrams numbered once, kept until acknowledged, in order', async (t) => {
+  const l = new Ledger();
+  const a = l.add({ kind: 'exit', pid: 10, code: 3, signal: null, core: false }, 1000).event;
+  const b = l.add({ kind: 'notify', pid: 11, uid: 0, gid: 0, fields: { READY: '1' }, raw: 'READY=1' }, 1001).event;
+  const c = l.add({ kind: 'exit', pid: 12, code: 0, signal: null, core: false }, 1002).event;
   t.same([a.seq, b.seq, c.seq], [1, 2, 3]);
-  t.same(a, { seq: 1, pid: 10, code: 3, signal: null, core: false, time: 1000 });
+  t.same(a, { kind: 'exit', seq: 1, pid: 10, code: 3, signal: null, core: false, time: 1000 });
+  t.same(b, { kind: 'notify', seq: 2, pid: 11, uid: 0, gid: 0, fields: { READY: '1' }, raw: 'READY=1', time: 1001 });
   l.ack(2);
   l.ack(2);
   l.ack(99);
   t.same(l.pending().map((e) => e.seq), [1, 3], 'acks are idempotent; unknown seqs ignored');
   l.ack(1);
-  t.equal(l.add({ pid: 13, code: 1, signal: null, core: false }).exit.seq, 4, 'seqs never repeat');
+  t.equal(l.add({ kind: 'exit', pid: 13, code: 1, signal: null, core: false }).event.seq, 4, 'seqs never repeat');
 });
 
 t.test('the core finds its fds by name', async (t) => {
-  t.same(inheritedFds({ SYSMASTER_FDS: 'control:3,notify:4' }), { control: 3, notify: 4 });
-  t.same(inheritedFds({ SYSMASTER_FDS: 'notify:7,control:12' }), { control: 12, notify: 7 });
+  t.same(inheritedFds({ SYSMASTER_FDS: 'control:3' }), { control: 3 });
+  t.same(inheritedFds({ SYSMASTER_FDS: 'store:7,control:12' }), { control: 12 });
   t.equal(inheritedFds({}), null);
-  t.equal(inheritedFds({ SYSMASTER_FDS: 'control:3' }), null);
-  t.equal(inheritedFds({ SYSMASTER_FDS: 'control:,notify:4' }), null);
+  t.equal(inheritedFds({ SYSMASTER_FDS: 'control:' }), null);
 });
 
 t.test("the core's environment", async (t) => {
@@ -72,7 +72,7 @@ t.test("the core's environment", async (t) => {
     delete process.env.SYSMASTER_MAIN_CMD;
   });
   const env = coreEnv({ stateDir: '/s', spec: '/x.toml', main: null, watchdogMs: 2000 });
-  t.match(env, { SYSMASTER_STATE_DIR: '/s', SYSMASTER_SPEC: '/x.toml', SYSMASTER_FDS: 'control:3,notify:4', SYSMASTER_WATCHDOG_MS: '2000' });
+  t.match(env, { SYSMASTER_STATE_DIR: '/s', SYSMASTER_SPEC: '/x.toml', SYSMASTER_FDS: 'control:3', SYSMASTER_WATCHDOG_MS: '2000' });
   t.equal(heartbeatMs(env), 500, 'four beats per watchdog period');
   t.equal(heartbeatMs({ SYSMASTER_WATCHDOG_MS: '60000' }), 1000, 'at least one a second');
   t.equal(heartbeatMs({ SYSMASTER_WATCHDOG_MS: '0' }), 1000, 'no watchdog');

@@ -40,8 +40,24 @@ t.test('kill -9 of the core: exits, connections and datagrams of the downtime re
 
   process.kill(c2, 'SIGKILL');
   const c3 = await init.ready(c2);
-  await init.waitFor((evs) => evs.some((e) => e.ev === 'exits' && e.core === c3), 'the third core to get its exits');
+  await init.waitFor((evs) => evs.some((e) => e.ev === 'events' && e.core === c3), 'the third core to get its exits');
   t.equal(exitsOf(init.events(), svc.pid).length, 1, 'an acknowledged exit is not sent again');
+});
+
+t.test('an unacknowledged notify datagram goes to the next core again: a READY=1 is never lost', async (t) => {
+  const init = new Init(t);
+  const c1 = await init.ready();
+  init.hold(true, 'noack');
+  sendNotify(path.join(init.stateDir, 'notify.sock'), 'READY=1');
+  await init.waitFor((evs) => evs.some((e) => e.ev === 'notify' && e.core === c1), 'the datagram at the first core');
+  init.hold(false, 'noack');
+  process.kill(c1, 'SIGKILL');
+  const c2 = await init.ready(c1);
+  await init.waitFor((evs) => evs.some((e) => e.ev === 'acked' && e.core === c2), 'the second core to acknowledge');
+  const got = init.events().filter((e) => e.ev === 'notify');
+  t.equal(got.length, 2, 'delivered to both cores');
+  t.match(got[0], { core: c1, raw: 'READY=1', from: process.pid, dup: false });
+  t.match(got[1], { core: c2, raw: 'READY=1', seq: got[0].seq, dup: true }, 'the same seq, dropped by the core');
 });
 
 t.test('an unacknowledged exit goes to the next core again, which drops it as applied', async (t) => {
@@ -116,7 +132,7 @@ t.test('the environment of the core', async (t) => {
   const init = new Init(t, { args, env: { NODE_EXTRA_CA_CERTS: '/x' } });
   const c1 = await init.ready();
   const start = init.events().find((e) => e.ev === 'start' && e.core === c1)!;
-  t.same(start.fds, { control: 3, notify: 4 }, 'its sockets, named in SYSMASTER_FDS');
+  t.same(start.fds, { control: 3 }, 'its socket, named in SYSMASTER_FDS');
   t.equal(start.spec, '/x/spec.toml');
   t.same(JSON.parse(start.main), ['/bin/app', '--flag'], 'the main command as JSON');
   t.equal(start.stateDir, init.stateDir);

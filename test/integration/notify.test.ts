@@ -108,7 +108,7 @@ const info = async (name: string) => (await up.call<Info[]>('list-units')).find(
 
 t.test('activating until READY=1', async (t) => {
   const held = ['smnotify', 'dgram', 'mainpid', ...(hasSystemdNotify ? ['sdnotify'] : [])];
-  await up.waitFor(/manager pid \d+/); // the control socket is open
+  await up.waitFor(/\.service +\| inactive → activating/); // the spec is applied: every unit exists
   for (const u of held) await up.prop(u, 'ActiveState', (v) => v !== 'inactive');
   // never and deaf time out after 1 s: the held ones are still waiting after that
   await up.prop('never', 'ActiveState', (v) => v === 'failed');

@@ -9,7 +9,7 @@ import { StateStore, type StateChange, type UnitDef } from '../../reconciler/sta
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-state-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const meta = { owner: '1:2', specFile: '/x/spec.toml', exitSeq: 0 };
+const meta = { owner: '1:2', specFile: '/x/spec.toml', eventSeq: 0 };
 const def = (name: string, timeout = Infinity): UnitDef => ({ name, spec: { name, config: { TimeoutStopSec: timeout } }, next: null, removed: false, machine: 'service', hash: `h-${name}` });
 const actor = (name: string, pid: number) => ({ name, snapshot: { status: 'active', value: 'running', context: { mainPid: pid } }, starts: { main: String(pid * 10) } });
 const change = (c: Partial<StateChange>): StateChange => ({ ...meta, whole: false, defs: [], actors: [], gone: [], jobs: [], requests: null, ...c });
@@ -19,11 +19,11 @@ t.test('only what changed is written; the rest stays as it was', async (t) => {
   const store = await StateStore.open(file);
   t.equal(store.load(), null, 'a first start has no state');
   store.save(change({ whole: true, defs: [def('a'), def('b')], actors: [actor('a', 100), actor('b', 200)], jobs: [{ unit: 'a', type: 'start', mode: 'replace', key: 'k1' }], requests: [{ key: 'k1', results: [], done: false }] }));
-  store.save(change({ exitSeq: 7, actors: [actor('b', 201)] }));
+  store.save(change({ eventSeq: 7, actors: [actor('b', 201)] }));
   store.close();
   t.equal(fs.statSync(file).mode & 0o777, 0o600, 'the state file is 0600');
   const back = (await StateStore.open(file)).load()!;
-  t.equal(back.exitSeq, 7);
+  t.equal(back.eventSeq, 7);
   t.same(back.jobs, [], 'jobs are written whole each time');
   t.same(back.requests, [{ key: 'k1', results: [], done: false }], 'requests only when they changed');
   t.same(back.units.map((u) => [u.name, (u.snapshot as { context: { mainPid: number } }).context.mainPid]), [['a', 100], ['b', 201]]);
