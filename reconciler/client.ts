@@ -15,12 +15,18 @@ export class CallError extends Error {
 
 export interface CallOptions {
   onEvent?: (event: unknown) => void;
-  /** Retry when the core closes the connection before answering (it died; init starts a new one). */
+  /** Retry when the core drops the connection before answering (it died; init starts a new one). */
   retries?: number;
   signal?: AbortSignal;
 }
 
 let nextId = 1;
+
+/**
+ * The core went away with the request unanswered (it died; init starts a new one): the request is sent again. Job
+ * requests carry a key, so a retry never runs their jobs twice (reconciler/requests.ts).
+ */
+const DROPPED = new Set(['EEOF', 'ECONNRESET', 'EPIPE']);
 
 /** One request to the core at `socketPath`, resolved with its result. */
 export async function call(socketPath: string, method: string, params: object = {}, opts: CallOptions = {}): Promise<unknown> {
@@ -29,7 +35,7 @@ export async function call(socketPath: string, method: string, params: object = 
     try {
       return await callOnce(socketPath, method, params, opts);
     } catch (err) {
-      if (!(err instanceof CallError) || err.code !== 'EEOF' || attempt >= (opts.retries ?? 3)) throw err;
+      if (!(err instanceof CallError) || !DROPPED.has(err.code) || attempt >= (opts.retries ?? 3)) throw err;
       attempt++;
       await new Promise((r) => setTimeout(r, 100 * attempt));
     }
