@@ -133,6 +133,8 @@ export async function main(argv: string[]): Promise<void> {
   let deliver: ((sig: Handled) => void) | null = null;
   const early: Handled[] = [];
   for (const sig of SIGNALS) process.on(sig, () => (deliver ? deliver(sig) : early.push(sig)));
+  // A console nobody reads any more (the terminal closed, `| head` ended) must not matter: writes to it are dropped.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
   // PID 1 must not die of a bug: on a host that is a kernel panic. Say it loudly and carry on.
   process.on('uncaughtException', (err) => log(`BUG: ${err.stack ?? err}`));
   try {

@@ -21,6 +21,8 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   process.on('SIGUSR1', () => log('SIGUSR1 ignored'));
+  // The console under `up` may go away (the terminal closed): the core must not die of writing to it.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
   // init's watchdog counts from our spawn: beat before the slow parts (sql.js, restoring units).
   send({ type: 'heartbeat' });
   setInterval(() => send({ type: 'heartbeat' }), heartbeatMs());

@@ -41,7 +41,8 @@ export function methods(d: Daemon, hooks: Hooks): Record<string, Handler> {
       return [...d.units.values()]
         .filter((u) => !states.length || states.includes(u.active) || states.includes(u.sub))
         .filter((u) => !types.length || types.includes(u.type.name))
-        .sort((a, b) => a.name.localeCompare(b.name))
+        // Code-unit order: localeCompare's first call sets up ICU (~10 ms), right when a new core answers its first list.
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
         .map((u) => unitInfo(d, u));
     },
 
