@@ -2,7 +2,7 @@
 // long until a client gets an answer in which every unit is active with the main PID it had before. Measured in the
 // same run: the Node cold start that any CLI pays, and the memory of init next to a bare Node process.
 // Size knobs: BENCH_LAYERS, BENCH_WIDTH, BENCH_ROUNDS.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -225,10 +225,7 @@ class Bench {
   }
 }
 
-/**
- * Wait until the process has used no CPU for IDLE_MS. For a core, this means its last save is written: a core killed
- * before that forgets the READY=1 it had already read (see the notes in bench/results/recovery.md).
- */
+/** Wait until the process has used no CPU for IDLE_MS: a core's saves are written, so every round starts alike. */
 async function idle(pid: number): Promise<void> {
   let cpu = cpuSeconds(pid);
   for (let quiet = 0; quiet < IDLE_MS; quiet += 100) {
@@ -300,6 +297,16 @@ async function measure(): Promise<Run> {
   return run as Run;
 }
 
+/** The code measured: the commit, and whether the working tree differs from it. */
+function revision(): string {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return `commit ${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no') ? ' plus uncommitted changes' : ''}`;
+  } catch {
+    return 'commit unknown (no git)';
+  }
+}
+
 const row = (xs: number[], digits = 0) =>
   `${median(xs).toFixed(digits)} | ${percentile(xs, 95).toFixed(digits)} | ${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
 const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
@@ -313,7 +320,7 @@ function report(r: Run): string {
   return [
     `## Recovery: kill -9 of the core with ${units} active units (${opts.layers} × ${opts.width} DAG, Type=notify via systemd-notify), ${rounds} rounds of each kind`,
     '',
-    `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${new Date().toISOString()}; ` +
+    `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${new Date().toISOString()}, ${revision()}; ` +
       `state directory on ${r.tmpfs ? 'tmpfs (/dev/shm), as /run is on a host' : 'disk (no writable /dev/shm)'}; ` +
       `load average ${r.load[0].toFixed(2)} at the start, ${r.load[1].toFixed(2)} at the end; ` +
       `clients (sctl, node -e 0) run with NODE_EXTRA_CA_CERTS ${process.env.NODE_EXTRA_CA_CERTS ? 'set, as in this VM (it costs every Node start ~60 ms; init strips it from the core)' : 'unset'}`,
