@@ -117,12 +117,10 @@ export class Daemon {
         for (const l of this.jobListeners) l(job, result);
       },
       warn: (message: string) => this.note(message),
+      recorded: (tx, entry) => this.requests.recorded(tx, entry),
     };
     this.engine = new Engine(host);
-    this.onJob((job, result) => {
-      this.requests.finished(job.transaction, { unit: job.unit, type: job.type, result });
-      this.schedule();
-    });
+    this.onJob(() => this.schedule());
     this.schedule();
   }
 
@@ -190,6 +188,7 @@ export class Daemon {
     const whole = this.whole;
     const names = whole ? [...this.units.keys()] : [...this.changedDefs];
     const moved = whole ? [...this.units.values()] : [...this.changedActors];
+    const requests = whole || this.requests.changed ? this.requests.rows() : null;
     this.whole = false;
     this.changedDefs.clear();
     this.changedActors.clear();
@@ -202,7 +201,7 @@ export class Daemon {
       actors: moved.filter((u) => this.units.get(u.name) === u).map((u) => this.actorRow(u)),
       gone: names.filter((n) => !this.units.has(n)),
       jobs: this.jobRows(),
-      requests: whole || this.requests.changed ? this.requests.rows() : null,
+      requests,
     };
   }
 
@@ -218,11 +217,13 @@ export class Daemon {
   private actorRow(u: Unit): ActorRow {
     const snap = u.actor.getPersistedSnapshot() as unknown as { context: { config?: unknown } };
     const { config: _, ...context } = snap.context;
-    return { name: u.name, snapshot: { ...snap, context }, starts: this.effects.startsOf(u) };
+    // The effects it asked for that are still under way go with it (the actors table has no column for them).
+    const effects = this.effects.requestedOf(u);
+    return { name: u.name, snapshot: { ...snap, context, ...(effects && { effects }) }, starts: this.effects.startsOf(u) };
   }
 
   private jobRows() {
-    return this.engine.jobs().map((j) => ({ unit: j.unit, type: j.type, mode: 'replace', key: this.requests.keyOf(j.transaction) }));
+    return this.engine.jobs().map((j) => ({ unit: j.unit, type: j.type, mode: 'replace' }));
   }
 
   /** The definition of `name` changed (or it is gone): the next save writes it. */
@@ -239,12 +240,15 @@ export class Daemon {
   restore(state: CoreState): { unit: string; pid: number }[] {
     this.specFile = state.specFile;
     this.eventSeq = state.eventSeq;
+    // The effects each unit's state had asked for that were still under way (actorRow()).
+    const requested = new Map<string, Parameters<Effects['adopt']>[2]>();
     for (const row of state.units) {
       const spec = row.spec as UnitSpec;
       const u = this.blank(spec, row.hash);
       u.next = row.next as UnitSpec | null;
       u.removed = row.removed;
-      const snap = row.snapshot as { context: object };
+      const { effects, ...snap } = row.snapshot as { context: object; effects?: Parameters<Effects['adopt']>[2] };
+      requested.set(u.name, effects);
       this.spawnActor(u, { ...snap, context: { ...snap.context, config: spec.config } });
       this.units.set(u.name, u);
     }
@@ -255,22 +259,27 @@ export class Daemon {
     const gone: { unit: string; pid: number }[] = [];
     const startsOf = new Map(state.units.map((r) => [r.name, r.starts]));
     for (const u of this.units.values()) {
-      for (const pid of this.effects.adopt(u, startsOf.get(u.name) ?? {})) gone.push({ unit: u.name, pid });
+      for (const pid of this.effects.adopt(u, startsOf.get(u.name) ?? {}, requested.get(u.name))) gone.push({ unit: u.name, pid });
       this.follow(u, u.actor.getSnapshot() as Snapshot<unknown>);
     }
-    this.requests.restore(state.requests);
-    const unfinished = new Map(state.requests.filter((r) => !r.done).map((r) => [r.key, r.results]));
-    // A client's request is queued again as one transaction, so its retry waits for all of it; other jobs one by one.
-    const groups = new Map<string, CoreState['jobs']>();
-    for (const j of state.jobs) groups.set(j.key ?? '', [...(groups.get(j.key ?? '') ?? []), j]);
-    for (const [key, jobs] of groups) {
-      for (const group of key ? [jobs] : jobs.map((j) => [j])) {
-        try {
-          const tx = this.engine.enqueue(group.map((j) => ({ unit: j.unit, type: j.type as JobType })), 'replace');
-          if (key) this.requests.add(key, tx.id, this.engine.wait(tx.id), unfinished.get(key));
-        } catch (err) {
-          this.note(`could not queue again ${group.map((j) => `${j.type} ${j.unit}`).join(', ')}: ${(err as Error).message}`);
-        }
+    for (const j of state.jobs) {
+      try {
+        this.engine.enqueue([{ unit: j.unit, type: j.type as JobType }], 'replace');
+      } catch (err) {
+        this.note(`could not queue again ${j.type} ${j.unit}: ${(err as Error).message}`);
+      }
+    }
+    // A client's unfinished request waits again for what it still needs: the jobs just queued (a restart past its
+    // stop phase is a start now), so the retry joins them instead of adding its own.
+    const queued = new Map(this.engine.jobs().map((j) => [j.unit, j.type]));
+    for (const r of this.requests.restore(state.requests)) {
+      const anchors = r.pending.filter((e) => queued.has(e.unit)).map((e) => ({ unit: e.unit, type: queued.get(e.unit)! }));
+      try {
+        const tx = anchors.length ? this.engine.enqueue(anchors, 'replace') : null;
+        const done = tx ? this.engine.wait(tx.id) : Promise.resolve({ id: 0, results: [] });
+        this.requests.add(r.key, tx?.id ?? 0, tx?.entries ?? [], done, r.before);
+      } catch (err) {
+        this.note(`could not resume request ${r.key}: ${(err as Error).message}`);
       }
     }
     return gone;
@@ -350,7 +359,7 @@ export class Daemon {
     for (const a of anchors) this.unit(a.unit);
     const tx = this.enqueueChecked(anchors, mode);
     const done = this.engine.wait(tx.id);
-    return { id: tx.id, jobs: tx.jobs, done: key ? this.requests.add(key, tx.id, done) : done };
+    return { id: tx.id, jobs: tx.jobs, done: key ? this.requests.add(key, tx.id, tx.entries, done) : done };
   }
 
   /** Stop every unit, dependents first (the engine orders stops in reverse). */

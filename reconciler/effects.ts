@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AnyActorRef } from 'xstate';
@@ -8,7 +9,7 @@ import { readEnvironmentFile } from './envfile.js';
 import { killUnit, signalGroup } from './kill.js';
 import type { LogLine } from './logs.js';
 import { OutputFifo, type Stream } from './output.js';
-import { isAlive, parentOf, processesOf, sessionOf, startTime } from './proc.js';
+import { isAlive, parentOf, sessionOf, startTime, unitProcesses, type UnitProcess } from './proc.js';
 import { afterSpawns, spawnProcess } from './spawn.js';
 import { closeFd, pidfdOpen, pollReadable, type PollWatch } from './sys.js';
 import { resolveUser } from './users.js';
@@ -24,6 +25,17 @@ interface KillParams {
   controlPid: number | null;
   mode: KillMode;
 }
+
+/**
+ * An effect a unit's machine asked for, from the request until it has done its work (a spawn until its SPAWNED or
+ * SPAWN_FAILED, a PID file read until its PIDFILE). It is saved with the unit's snapshot (Daemon.actorRow): the
+ * state that asked for it is saved before it runs, so a core that dies in between leaves it to the next (adopt()).
+ */
+export type Requested =
+  | { effect: 'spawn'; params: SpawnParams; token: string }
+  | { effect: 'kill'; params: KillParams }
+  | { effect: 'readPidFile'; params: { path: string } };
+type Request<E extends Requested['effect']> = Extract<Requested, { effect: E }>;
 
 /** What the manager passes on from its own environment, as systemd passes a small fixed set. */
 const PASSED_ENV = ['PATH', 'LANG', 'LANGUAGE', 'TZ', 'TERM', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'TMPDIR', 'XDG_RUNTIME_DIR'];
@@ -50,6 +62,12 @@ export class Effects {
   private early = new Map<string, LogLine[]>();
   /** Removed units whose FIFOs go once the daemon has forgotten them. */
   private leaving = new Set<string>();
+  /** Each unit's effects under way (Requested). */
+  private requested = new Map<Unit, Requested[]>();
+  /** Set by a takeover: the dead core's process groups are then found on first need (foundOf). */
+  private tookOver = false;
+  /** After a takeover, the units' processes as one /proc scan found them, by unit. */
+  private found: Map<string, UnitProcess[]> | null = null;
 
   constructor(private d: Daemon) {}
 
@@ -59,31 +77,60 @@ export class Effects {
     // Each effect runs once the state that asked for it is durable (Daemon.defer), so a new core knows it may
     // have happened.
     return {
-      spawn: ({ self }: { self: AnyActorRef }, p: SpawnParams) => {
+      spawn: ({ self }: { self: AnyActorRef }, params: SpawnParams) => {
         const u = unit(self);
-        this.d.defer(() => this.spawn(u, p));
+        // The token marks every process of this spawn: a core that took over finds them by it.
+        const r = this.request(u, { effect: 'spawn', params, token: newToken() });
+        this.d.defer(() => this.spawn(u, r));
       },
-      kill: ({ self }: { self: AnyActorRef }, p: KillParams) => {
+      kill: ({ self }: { self: AnyActorRef }, params: KillParams) => {
         const u = unit(self);
-        this.d.defer(() => this.kill(u, p));
+        const r = this.request(u, { effect: 'kill', params });
+        this.d.defer(() => {
+          this.done(u, r);
+          this.kill(u, params);
+        });
       },
-      readPidFile: ({ self }: { self: AnyActorRef }, p: { path: string }) => {
+      readPidFile: ({ self }: { self: AnyActorRef }, params: { path: string }) => {
         const u = unit(self);
-        this.d.defer(() => this.readPidFile(u, p.path));
+        const r = this.request(u, { effect: 'readPidFile', params });
+        this.d.defer(() => this.readPidFile(u, r));
       },
     };
   }
 
-  private spawn(u: Unit, p: SpawnParams): void {
+  private request<R extends Requested>(u: Unit, r: R): R {
+    const list = this.requested.get(u);
+    if (list) list.push(r);
+    else this.requested.set(u, [r]);
+    return r;
+  }
+
+  private done(u: Unit, r: Requested): void {
+    const list = this.requested.get(u)?.filter((x) => x !== r);
+    if (list?.length) this.requested.set(u, list);
+    else this.requested.delete(u);
+  }
+
+  /** The unit's effects under way, for its row in the state (Daemon.actorRow). */
+  requestedOf(u: Unit): Requested[] | undefined {
+    return this.requested.get(u);
+  }
+
+  private spawn(u: Unit, r: Request<'spawn'>): void {
+    const p = r.params;
     const cfg = u.spec.config as ServiceConfig;
     const fail = (error: string) => {
       this.d.note(`${u.name}: failed to run ${p.phase} command ${p.command.path}: ${error}`);
-      setImmediate(() => this.d.send(u, { type: 'SPAWN_FAILED', role: p.role, error }));
+      setImmediate(() => {
+        this.done(u, r);
+        this.d.send(u, { type: 'SPAWN_FAILED', role: p.role, error });
+      });
     };
     let handle: ReturnType<typeof spawnProcess>;
     try {
       const user = cfg.User || cfg.Group ? resolveUser(cfg.User, cfg.Group) : null;
-      const env = this.environment(u, cfg, user);
+      const env = { ...this.environment(u, cfg, user), SYSMASTER_SPAWN: r.token };
       const cwd = workingDirectory(u, cfg, user?.home);
       handle = spawnProcess({
         argv: p.command.argv,
@@ -104,6 +151,7 @@ export class Effects {
     }
     handle.spawned.then(
       (pid) => {
+        this.done(u, r);
         this.sessions.set(pid, u);
         this.groupsOf(u).add(pid);
         this.d.send(u, { type: 'SPAWNED', role: p.role, pid });
@@ -123,15 +171,19 @@ export class Effects {
    * KillMode= over the unit's process groups. Leftovers outlive the main process (a shell's background jobs), so
    * control-group signals every group we started for the unit; mixed sends its SIGKILL there too, and once main
    * and control are gone the machine's final SIGTERM becomes that SIGKILL at once, as systemd's final-sigkill.
+   * `reach` says which pids and process groups it may signal (a kill a dead core asked for: see adopt()).
    */
-  private kill(u: Unit, p: KillParams): void {
-    const groups = this.groupsOf(u);
+  private kill(u: Unit, p: KillParams, reach: (id: number) => boolean = () => true): void {
     const final = p.mainPid === null && p.controlPid === null;
     const spread = p.mode === 'control-group' || (p.mode === 'mixed' && (p.signal === 'SIGKILL' || final));
     const signal = p.mode === 'mixed' && final ? 'SIGKILL' : p.signal;
+    // The groups the dead core started were in its memory only.
+    if (spread && this.tookOver) this.foundOf(u);
+    const groups = this.groupsOf(u);
+    const pick = (pid: number | null) => (pid !== null && reach(pid) ? pid : null);
     try {
-      killUnit(p);
-      if (spread) for (const g of groups) if (!signalGroup(g, signal)) groups.delete(g);
+      killUnit({ ...p, mainPid: pick(p.mainPid), controlPid: pick(p.controlPid) });
+      if (spread) for (const g of groups) if (reach(g) && !signalGroup(g, signal)) groups.delete(g);
     } catch (err) {
       this.d.note(`${u.name}: ${(err as Error).message}`);
     }
@@ -208,18 +260,19 @@ export class Effects {
   }
 
   /** Type=forking: the daemon writes its PID file shortly after the start process exits, so look a few times. */
-  private readPidFile(u: Unit, file: string, tries = 50): void {
+  private readPidFile(u: Unit, r: Request<'readPidFile'>, tries = 50): void {
     let pid: number | null = null;
     try {
-      const n = Number.parseInt(fs.readFileSync(file, 'utf8').trim(), 10);
+      const n = Number.parseInt(fs.readFileSync(r.params.path, 'utf8').trim(), 10);
       if (n > 0 && isAlive(n)) pid = n;
     } catch {
       /* not written yet */
     }
     if (pid === null && tries > 0) {
-      setTimeout(() => this.readPidFile(u, file, tries - 1), 100);
+      setTimeout(() => this.readPidFile(u, r, tries - 1), 100);
       return;
     }
+    this.done(u, r);
     this.d.send(u, { type: 'PIDFILE', pid });
   }
 
@@ -294,13 +347,16 @@ export class Effects {
 
   /**
    * A restored unit (a new core): its processes are ours again (they lead their own sessions), their output is read
-   * on from their FIFOs, and a spawn its snapshot says was under way either happened — find the process by the unit
-   * name in its environment — or is done now. Returns the recorded pids that are gone (or are now another process).
+   * on from their FIFOs, and what its saved state had asked for is done again when it may not have happened
+   * (docs/recovery.md): a spawn happened if processes carry its token, else it runs now; a kill is sent again; a PID
+   * file is read again. Returns the pids the state names that are gone (or are now another process).
    */
-  adopt(u: Unit, starts: Record<string, string>): number[] {
+  adopt(u: Unit, starts: Record<string, string>, requested: Requested[] = []): number[] {
+    this.tookOver = true;
     const ctx = this.d.context(u);
     let live = false;
     const gone: number[] = [];
+    const verified = new Set<number>();
     for (const role of ['main', 'control'] as const) {
       const pid = pidOf(ctx[`${role}Pid`]);
       if (pid === null) continue;
@@ -309,23 +365,78 @@ export class Effects {
       if (!starts[role]) continue;
       this.starts.set(pid, starts[role]);
       this.sessions.set(pid, u);
+      if (alive) verified.add(pid);
       live ||= alive;
     }
     const spawning = ctx.spawning as Record<ProcRole, boolean> | undefined;
     for (const role of ['main', 'control'] as const) {
-      if (!spawning?.[role]) continue;
-      const found = processesOf(u.name).find((pid) => pid !== ctx.mainPid && pid !== ctx.controlPid);
-      if (found) {
-        this.sessions.set(found, u);
-        this.d.send(u, { type: 'SPAWNED', role, pid: found });
+      const saved = requested.find((r): r is Request<'spawn'> => r.effect === 'spawn' && r.params.role === role);
+      if (!saved && !spawning?.[role]) continue;
+      const pid = this.spawnedBy(u, saved?.token ?? null);
+      if (pid !== null) {
+        // Some process of it lives. If the spawned one has ended, its exit comes from init, or it is reported lost.
         live = true;
+        if (!isAlive(pid)) gone.push(pid);
+        this.sessions.set(pid, u);
+        this.d.send(u, { type: 'SPAWNED', role, pid });
         continue;
       }
-      const command = (role === 'main' ? (ctx.mainCommand ?? (u.spec.config as ServiceConfig).ExecStart[0]) : ctx.controlCommand) as Command | null;
-      if (command) this.spawn(u, { role, command, phase: String(ctx.phase ?? role) });
+      if (!spawning?.[role]) continue;
+      // It never ran, or all of it has ended already (docs/recovery.md, Limits): it runs now, under the same token.
+      if (saved) this.spawn(u, this.request(u, saved));
+      else {
+        const command = (role === 'main' ? (ctx.mainCommand ?? (u.spec.config as ServiceConfig).ExecStart[0]) : ctx.controlCommand) as Command | null;
+        const params = { role, phase: String(ctx.phase ?? role) };
+        if (command) this.spawn(u, this.request(u, { effect: 'spawn', params: { ...params, command }, token: newToken() }));
+      }
+    }
+    for (const [i, r] of requested.entries()) {
+      if (r.effect === 'readPidFile') this.readPidFile(u, this.request(u, r));
+      if (r.effect !== 'kill') continue;
+      // Its pids may be gone (a reused pid is not the unit's), and a spawn asked for after it (a restart's start)
+      // started after it: its processes are not what the kill was for.
+      const found = this.foundOf(u);
+      const later = new Set(requested.slice(i + 1).flatMap((x) => (x.effect === 'spawn' ? [x.token] : [])));
+      const skip = new Set(found.filter((p) => p.spawn !== null && later.has(p.spawn)).flatMap((p) => [p.pid, p.group]));
+      const reach = new Set([...verified, ...found.flatMap((p) => [p.pid, p.group])].filter((id) => !skip.has(id)));
+      this.kill(u, r.params, (id) => reach.has(id));
     }
     if (live) this.listen(u);
     return gone;
+  }
+
+  /**
+   * The pid a spawn of `u` started, found by its token: the spawned process led its own session, which its
+   * descendants keep, so the first of them to have started is that process or is in its session. Without a token
+   * (a state saved by a core that gave none): the processes of the unit outside its main and control processes'
+   * sessions. Null when none lives.
+   */
+  private spawnedBy(u: Unit, token: string | null): number | null {
+    const ctx = this.d.context(u);
+    const sessionOfPid = (pid: number | null) => (pid === null ? null : (sessionOf(pid) ?? pid));
+    const known = new Set([sessionOfPid(pidOf(ctx.mainPid)), sessionOfPid(pidOf(ctx.controlPid))]);
+    const procs = this.foundOf(u).filter((p) => (token === null ? !known.has(p.session) : p.spawn === token));
+    if (!procs.length) return null;
+    return procs.reduce((a, b) => (b.start < a.start ? b : a)).session;
+  }
+
+  /**
+   * After a takeover, the unit's live processes, from one /proc scan for all units made when first needed (not per
+   * unit: a takeover of hundreds of units stays fast). It also gives each unit back the process groups the dead core
+   * had started, which were in its memory only. The core is init's child, and every service is below init.
+   */
+  private foundOf(u: Unit): UnitProcess[] {
+    if (!this.found) {
+      this.found = new Map();
+      for (const p of unitProcesses(process.ppid)) {
+        const list = this.found.get(p.unit);
+        if (list) list.push(p);
+        else this.found.set(p.unit, [p]);
+        const owner = this.d.units.get(p.unit);
+        if (owner) this.groupsOf(owner).add(p.group);
+      }
+    }
+    return this.found.get(u.name) ?? [];
   }
 
   /**
@@ -384,3 +495,5 @@ function workingDirectory(u: Unit, cfg: ServiceConfig, home: string | undefined)
 }
 
 const pidOf = (v: unknown): number | null => (typeof v === 'number' && v > 0 ? v : null);
+/** What marks the processes of one spawn (SYSMASTER_SPAWN). */
+const newToken = () => randomBytes(8).toString('hex');

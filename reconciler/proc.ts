@@ -54,19 +54,66 @@ export function parentOf(pid: number): number | null {
   return field(pid, PPID);
 }
 
-/** Live processes that lead their own session and carry SYSMASTER_UNIT=`unit` in their environment. */
-export function processesOf(unit: string): number[] {
-  const tag = Buffer.from(`SYSMASTER_UNIT=${unit}\0`);
-  const out: number[] = [];
+/** A live process that carries SYSMASTER_UNIT in its environment, as every process a core spawns does. */
+export interface UnitProcess {
+  pid: number;
+  session: number;
+  group: number;
+  /** Field 22: of two processes, the one that started first has the lower value. */
+  start: bigint;
+  unit: string;
+  /** SYSMASTER_SPAWN: which spawn started it or its first ancestor (null from a core that gave none). */
+  spawn: string | null;
+}
+
+/**
+ * Every live process below `root` that carries SYSMASTER_UNIT, in one pass over /proc. A unit's processes are all
+ * below our init (orphans reparent to it), so a process of another manager with a unit of the same name is not
+ * taken; environments are read only below `root`, and never ours (`self`, which may carry an outer manager's).
+ */
+export function unitProcesses(root: number, self = process.pid): UnitProcess[] {
+  const stats = new Map<number, string[]>();
   for (const d of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
-    const pid = Number(d);
-    try {
-      if (sessionOf(pid) !== pid || !isAlive(pid)) continue;
-      if (fs.readFileSync(`/proc/${d}/environ`).includes(tag)) out.push(pid);
-    } catch {
-      /* gone, or not ours to read */
+    const f = stat(Number(d));
+    if (f && f[STATE] !== 'Z' && f[STATE] !== 'X') stats.set(Number(d), f);
+  }
+  const below = new Map<number, boolean>([[root, true]]);
+  const isBelow = (pid: number): boolean => {
+    const path: number[] = [];
+    let p = pid;
+    let known = below.get(p);
+    while (known === undefined) {
+      path.push(p);
+      const f = stats.get(p);
+      p = f ? Number(f[PPID]) : 0;
+      known = p === 0 ? false : below.get(p);
     }
+    for (const q of path) below.set(q, known);
+    return known;
+  };
+  const out: UnitProcess[] = [];
+  for (const [pid, f] of stats) {
+    if (pid === root || pid === self || !isBelow(pid)) continue;
+    let env: string;
+    try {
+      env = fs.readFileSync(`/proc/${pid}/environ`, 'latin1');
+    } catch {
+      continue; // gone, or not ours to read
+    }
+    const unit = variable(env, 'SYSMASTER_UNIT');
+    if (unit === null) continue;
+    const [session, group, start] = [Number(f[SESSION]), Number(f[PGRP]), BigInt(f[STARTTIME])];
+    out.push({ pid, session, group, start, unit, spawn: variable(env, 'SYSMASTER_SPAWN') });
   }
   return out;
+}
+
+/** The value of `name` in a NUL-separated environment block, or null. */
+function variable(environ: string, name: string): string | null {
+  const key = `\0${name}=`;
+  const at = `\0${environ}`.indexOf(key);
+  if (at < 0) return null;
+  const end = environ.indexOf('\0', at + key.length - 1);
+  return environ.slice(at + key.length - 1, end < 0 ? undefined : end);
 }

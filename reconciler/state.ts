@@ -39,8 +39,6 @@ export interface JobRow {
   unit: string;
   type: string;
   mode: string;
-  /** The key of the client request it runs for (requests.ts), or null. */
-  key: string | null;
 }
 
 export interface Meta {
@@ -90,26 +88,19 @@ export class StateStore {
   ) {}
 
   static async open(file: string): Promise<StateStore> {
-    const SQL = await sqlJs();
-    let bytes: Uint8Array | undefined;
-    try {
-      bytes = fs.readFileSync(file);
-    } catch {
-      bytes = undefined;
-    }
-    let db = bytes ? new SQL.Database(bytes) : new SQL.Database();
-    const dropped = bytes ? unusable(db) : null;
+    let db = await openDatabase(file);
+    const dropped = unusable(db);
     if (dropped !== null) {
       db.close();
-      db = new SQL.Database();
+      db = new (await sqlJs()).Database();
     }
     db.run(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS units (name TEXT PRIMARY KEY, spec TEXT NOT NULL, next TEXT, removed INTEGER NOT NULL,
         machine TEXT NOT NULL, hash TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS actors (name TEXT PRIMARY KEY, snapshot TEXT NOT NULL, starts TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS jobs (seq INTEGER PRIMARY KEY, unit TEXT NOT NULL, type TEXT NOT NULL, mode TEXT NOT NULL,
-        key TEXT);
-      CREATE TABLE IF NOT EXISTS requests (key TEXT PRIMARY KEY, results TEXT NOT NULL, done INTEGER NOT NULL);`);
+      CREATE TABLE IF NOT EXISTS jobs (seq INTEGER PRIMARY KEY, unit TEXT NOT NULL, type TEXT NOT NULL, mode TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS requests (key TEXT PRIMARY KEY, entries TEXT NOT NULL, results TEXT NOT NULL,
+        done INTEGER NOT NULL);`);
     return new StateStore(db, file, dropped);
   }
 
@@ -132,9 +123,10 @@ export class StateStore {
         snapshot: decode(String(r.snapshot)),
         starts: JSON.parse(String(r.starts)) as Record<string, string>,
       })),
-      jobs: rows<JobRow>(this.db, 'SELECT unit, type, mode, key FROM jobs ORDER BY seq'),
-      requests: rows<{ key: string; results: string; done: number }>(this.db, 'SELECT * FROM requests').map((r) => ({
+      jobs: rows<JobRow>(this.db, 'SELECT unit, type, mode FROM jobs ORDER BY seq'),
+      requests: rows<{ key: string; entries: string; results: string; done: number }>(this.db, 'SELECT * FROM requests').map((r) => ({
         key: r.key,
+        entries: JSON.parse(r.entries) as RequestRow['entries'],
         results: JSON.parse(r.results) as RequestRow['results'],
         done: r.done === 1,
       })),
@@ -165,13 +157,13 @@ export class StateStore {
       }
       drop.free();
       dropActor.free();
-      const job = db.prepare('INSERT INTO jobs (unit, type, mode, key) VALUES (?, ?, ?, ?)');
-      for (const j of change.jobs) job.run([j.unit, j.type, j.mode, j.key]);
+      const job = db.prepare('INSERT INTO jobs (unit, type, mode) VALUES (?, ?, ?)');
+      for (const j of change.jobs) job.run([j.unit, j.type, j.mode]);
       job.free();
       if (change.requests) {
         db.run('DELETE FROM requests');
-        const request = db.prepare('INSERT INTO requests VALUES (?, ?, ?)');
-        for (const r of change.requests) request.run([r.key, JSON.stringify(r.results), r.done ? 1 : 0]);
+        const request = db.prepare('INSERT INTO requests VALUES (?, ?, ?, ?)');
+        for (const r of change.requests) request.run([r.key, JSON.stringify(r.entries), JSON.stringify(r.results), r.done ? 1 : 0]);
         request.free();
       }
       db.run('COMMIT');
@@ -188,26 +180,48 @@ export class StateStore {
   }
 }
 
+/** A sql.js database holding `file`'s content; empty when there is no such file. */
+export async function openDatabase(file: string): Promise<Database> {
+  const SQL = await sqlJs();
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch {
+    bytes = undefined;
+  }
+  return bytes ? new SQL.Database(bytes) : new SQL.Database();
+}
+
 /**
- * tmp + rename: a reader sees the old file or the new one, never a mixture. No fsync for the runtime state: a core
- * killed at any instant leaves the kernel's page cache intact, and the machine crashing is the one case fsync
+ * tmp + rename: a reader sees the old file or the new one, never a mixture. Not `durable` for the runtime state: a
+ * core killed at any instant leaves the kernel's page cache intact, and the machine crashing is the one case fsync
  * covers, where the processes the state names are gone and the next init (another owner) ignores the file anyway.
+ * Durable (fsync of the file, then of its directory for the rename) for what must outlive a boot: the journal.
  */
-export function writeAtomic(file: string, data: Uint8Array): void {
+export function writeAtomic(file: string, data: Uint8Array, durable = false): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   const fd = fs.openSync(tmp, 'w', 0o600);
   try {
     fs.writeSync(fd, data);
+    if (durable) fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
   fs.renameSync(tmp, file);
+  if (!durable) return;
+  const dir = fs.openSync(path.dirname(file), 'r');
+  try {
+    fs.fsyncSync(dir);
+  } finally {
+    fs.closeSync(dir);
+  }
 }
 
-/** Why a state file cannot be read by this core, or null when it can. */
+/** Why a state file cannot be read by this core, or null when it can (an empty database can). */
 function unusable(db: Database): string | null {
   let version: string | undefined;
   try {
+    if (!rows(db, 'SELECT name FROM sqlite_master').length) return null;
     version = rows<{ value: string }>(db, "SELECT value FROM meta WHERE key = 'version'")[0]?.value;
   } catch (err) {
     return `not a sysmaster state file: ${(err as Error).message}`;
@@ -216,8 +230,8 @@ function unusable(db: Database): string | null {
   return `state version ${version}, this core reads version ${STATE_VERSION}`;
 }
 
-function rows<T>(db: Database, sqlText: string): T[] {
-  const stmt = db.prepare(sqlText);
+export function rows<T>(db: Database, sqlText: string, params: (string | number | null)[] = []): T[] {
+  const stmt = db.prepare(sqlText, params);
   const out: T[] = [];
   while (stmt.step()) out.push(stmt.getAsObject() as T);
   stmt.free();

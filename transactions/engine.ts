@@ -18,6 +18,8 @@ export interface EngineHost {
   begin(job: Job, action: 'start' | 'stop' | 'reload'): JobResult | null;
   /** Called once per finished job (progress, logs, persistence). */
   finished(job: Job, result: JobResult): void;
+  /** A transaction's entry got its result (a job may serve several transactions: once for each). */
+  recorded?(transaction: number, entry: { unit: string; type: JobType; result: JobResult }): void;
   /** A job the engine queues on its own (on-failure, on-success, bound-by) could not be built; or a transaction dropped a job. */
   warn?(message: string): void;
 }
@@ -63,7 +65,7 @@ export class Engine {
   constructor(private readonly host: EngineHost) {}
 
   /** Build and queue a transaction; throws TransactionError (nothing queued) when it cannot be built. */
-  enqueue(anchors: Anchor[], mode: JobMode): { id: number; jobs: Job[] } {
+  enqueue(anchors: Anchor[], mode: JobMode): { id: number; jobs: Job[]; entries: { unit: string; type: JobType }[] } {
     const built = buildTransaction({
       graph: this.host.graph(),
       view: (unit) => this.host.view(unit),
@@ -94,7 +96,7 @@ export class Engine {
     if (tx.left === 0) this.close(id, tx);
     for (const slot of instant) this.finish(slot, 'done');
     this.dispatch();
-    return { id, jobs };
+    return { id, jobs, entries: tx.entries.map(({ unit, type }) => ({ unit, type })) };
   }
 
   /** The single choke point's engine half: a unit's public state changed. */
@@ -259,6 +261,7 @@ export class Engine {
     const entry = tx?.entries.find((e) => e.jobId === jobId && e.result === undefined);
     if (!tx || !entry) return;
     entry.result = result;
+    this.host.recorded?.(id, { unit: entry.unit, type: entry.type, result });
     if (--tx.left === 0) this.close(id, tx);
   }
 

@@ -106,7 +106,7 @@ export function processes(root: number): Proc[] {
     try {
       const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ns = /^NSpid:\s+(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1].trim().split(/\s+/);
+      const ns = (/^NSpid:\s+(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? String(pid)).trim().split(/\s+/);
       const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
       out.push({ pid, ns: Number(ns.at(-1)), ppid: Number(f[1]), state: f[0], start: f[19], argv, words: new Set(argv.flatMap((a) => a.split(/\s+/))) });
     } catch {
@@ -308,13 +308,15 @@ export function check(opts: {
   const { units, list, procs, core, kept } = opts;
   const bad: string[] = [];
   const byNs = new Map(procs.map((p) => [p.ns, p]));
-  const owner = new Map(units.map((u) => [u.mark, u.name]));
+  const marks = new Set(units.map((u) => u.mark));
+  const kinds = new Map(units.map((u) => [u.name, u.kind]));
   const state = new Map(list.map((u) => [u.name, u]));
   const live = procs.filter((p) => p.state !== 'Z');
   const show = (p: Proc) => `pid ${p.pid} (ns ${p.ns}, ppid ${p.ppid}, ${p.state}) ${JSON.stringify(p.argv.join(' '))}`;
   const info = (name: string) => {
     const s = state.get(name);
-    return s ? `${name} ${s.active}/${s.sub} (result ${s.result}) MainPID ${s.mainPid ?? '-'}` : `${name} (not listed)`;
+    const what = `${name} (${kinds.get(name)})`;
+    return s ? `${what} ${s.active}/${s.sub}, result ${s.result}, MainPID ${s.mainPid ?? '-'}` : `${what} not listed`;
   };
 
   for (const [name, was] of kept) {
@@ -330,7 +332,7 @@ export function check(opts: {
     if (mine.length > 1) bad.push(`runs twice: ${info(u.name)}: ${mine.map(show).join('; ')}`);
     const s = state.get(u.name);
     if (!s) {
-      bad.push(`not listed: ${u.name}`);
+      bad.push(info(u.name));
       continue;
     }
     if (s.active === 'active' && s.sub === 'running') {
@@ -339,14 +341,14 @@ export function check(opts: {
     } else if (['inactive', 'failed'].includes(s.active) || (s.active === 'active' && s.sub === 'exited')) {
       if (mine.length) bad.push(`state mismatch: ${info(u.name)} but ${mine.map(show).join('; ')} runs`);
     } else bad.push(`not settled with no job queued: ${info(u.name)}`);
-    // Every payload is ready within a moment: a start that timed out waited for an event (READY=1, the PID file)
-    // that a core took with it.
-    if (s.result === 'timeout') bad.push(`start timed out: ${info(u.name)}`);
+    // Every payload starts and stops within a moment: a timeout means an event (READY=1, an exit, the PID file) or
+    // an effect (a kill) was lost with a core.
+    if (s.result === 'timeout') bad.push(`timed out: ${info(u.name)}`);
   }
 
   for (const p of procs) {
     if (p.state === 'Z') bad.push(`zombie: ${show(p)}`);
-    else if (p.pid !== core && ![...p.words].some((w) => owner.has(w))) {
+    else if (p.pid !== core && ![...p.words].some((w) => marks.has(w))) {
       bad.push(`orphan, in no unit: ${show(p)}, SYSMASTER_UNIT=${unitEnv(p.pid) ?? '(none)'}`);
     }
   }

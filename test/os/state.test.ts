@@ -18,14 +18,14 @@ t.test('only what changed is written; the rest stays as it was', async (t) => {
   const file = path.join(dir, 'a.db');
   const store = await StateStore.open(file);
   t.equal(store.load(), null, 'a first start has no state');
-  store.save(change({ whole: true, defs: [def('a'), def('b')], actors: [actor('a', 100), actor('b', 200)], jobs: [{ unit: 'a', type: 'start', mode: 'replace', key: 'k1' }], requests: [{ key: 'k1', results: [], done: false }] }));
+  store.save(change({ whole: true, defs: [def('a'), def('b')], actors: [actor('a', 100), actor('b', 200)], jobs: [{ unit: 'a', type: 'start', mode: 'replace' }], requests: [{ key: 'k1', entries: [{ unit: 'a', type: 'start' }], results: [], done: false }] }));
   store.save(change({ eventSeq: 7, actors: [actor('b', 201)] }));
   store.close();
   t.equal(fs.statSync(file).mode & 0o777, 0o600, 'the state file is 0600');
   const back = (await StateStore.open(file)).load()!;
   t.equal(back.eventSeq, 7);
   t.same(back.jobs, [], 'jobs are written whole each time');
-  t.same(back.requests, [{ key: 'k1', results: [], done: false }], 'requests only when they changed');
+  t.same(back.requests, [{ key: 'k1', entries: [{ unit: 'a', type: 'start' }], results: [], done: false }], 'requests only when they changed');
   t.same(back.units.map((u) => [u.name, (u.snapshot as { context: { mainPid: number } }).context.mainPid]), [['a', 100], ['b', 201]]);
   t.equal((back.units[0].spec as { config: { TimeoutStopSec: number } }).config.TimeoutStopSec, Infinity, 'Infinity survives');
   t.same(back.units[1].starts, { main: '2010' });

@@ -1,0 +1,67 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { Journal, type TxPlan } from '../../reconciler/journal.js';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-journal-'));
+t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const plan = (over: Partial<TxPlan> = {}): TxPlan => ({
+  kind: 'apply',
+  reverts: null,
+  specFile: '/etc/spec.toml',
+  specHash: 'abc',
+  policy: { onCrash: 'rollback', timeoutMs: 300_000, strict: false, rollback: true },
+  before: { 'a.service': null },
+  after: { 'a.service': { name: 'a.service', config: { TimeoutStopSec: Infinity } } as never },
+  active: ['b.service'],
+  specBefore: null,
+  jobs: [{ unit: 'a.service', type: 'start' }, { unit: 'c.service', type: 'stop' }],
+  ...over,
+});
+
+t.test('a transaction, its savepoints and its end, read back from the file on disk', async (t) => {
+  const file = path.join(dir, 'sub', 'journal.db');
+  const j = await Journal.open(file);
+  const id = j.begin(plan(), 1000);
+  t.equal(id, 1);
+  t.match(j.unfinished(), { id: 1, result: 'running' }, 'open before any job');
+  t.equal(j.savepoint(id, { phase: 'apply', unit: 'a.service', type: 'start', result: 'done', time: 1100 }), 1);
+  t.equal(j.savepoint(id, { phase: 'apply', unit: 'c.service', type: 'stop', result: 'failed', time: 1200 }), 2);
+  j.error(id, 'c.service stop failed', 1200);
+  j.setResult(id, 'rolling-back');
+  t.equal(j.savepoint(id, { phase: 'rollback', unit: 'a.service', type: 'stop', result: 'done', time: 1300 }), 3);
+  j.close();
+  t.equal(fs.statSync(file).mode & 0o777, 0o600);
+
+  // Every savepoint was made durable as it came: a fresh reader of the file sees them all.
+  const again = await Journal.open(file);
+  const tx = again.unfinished()!;
+  t.match(tx, { id: 1, result: 'rolling-back', kind: 'apply', active: ['b.service'] });
+  t.equal((tx.after['a.service'] as unknown as { config: { TimeoutStopSec: number } }).config.TimeoutStopSec, Infinity);
+  t.same(again.savepoints(1).map((s) => [s.seq, s.phase, s.unit, s.result]), [
+    [1, 'apply', 'a.service', 'done'],
+    [2, 'apply', 'c.service', 'failed'],
+    [3, 'rollback', 'a.service', 'done'],
+  ]);
+  t.same(again.errors(1), [{ time: 1200, message: 'c.service stop failed' }]);
+  again.setResult(1, 'rolled-back', 1500);
+  t.equal(again.unfinished(), null);
+  t.match(again.list(), [{ id: 1, result: 'rolled-back', start: 1000, duration: 500, jobs: { planned: 2, done: 1, failed: 1 } }]);
+});
+
+t.test('the last committed apply not yet reverted', async (t) => {
+  const j = await Journal.open(path.join(dir, 'last.db'));
+  t.equal(j.lastCommitted(), null);
+  const a = j.begin(plan());
+  j.setResult(a, 'committed');
+  const b = j.begin(plan());
+  j.setResult(b, 'committed');
+  const failed = j.begin(plan());
+  j.setResult(failed, 'rolled-back');
+  t.equal(j.lastCommitted()!.id, b);
+  const r = j.begin(plan({ kind: 'rollback', reverts: b }));
+  j.setResult(r, 'committed');
+  t.equal(j.lastCommitted()!.id, a, 'b was reverted');
+});
