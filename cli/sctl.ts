@@ -2,6 +2,7 @@ import { constants } from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline/promises';
 import { randomUUID } from 'node:crypto';
+import type { Savepoint, Tx, TxSummary } from '../reconciler/journal.js';
 import { Command, Option } from 'commander';
 import { call } from '../reconciler/client.js';
 import { statePaths, stateDir } from '../reconciler/paths.js';
@@ -248,6 +249,36 @@ program
     const r = (await rpc('apply', { spec: file }, json() ? undefined : progress)) as ApplyResult;
     if (json()) out(JSON.stringify(r, null, 2));
     finishApply(r);
+  });
+
+program
+  .command('history')
+  .description('list the transactions (applies) in the journal: id, start, duration, spec, result, jobs')
+  .action(async () => {
+    const list = (await rpc('history')) as TxSummary[];
+    if (json()) return out(JSON.stringify(list, null, 2));
+    if (!list.length) return out('No transactions.');
+    out(['ID', 'START', 'DURATION', 'RESULT', 'JOBS (done/failed/planned)', 'SPEC'].join('  '));
+    for (const t of list) {
+      const duration = t.duration === null ? '-' : `${(t.duration / 1000).toFixed(1)}s`;
+      const jobs = `${t.jobs.done}/${t.jobs.failed}/${t.jobs.planned}`;
+      out([t.id, new Date(t.start).toISOString(), duration, t.result, jobs, `${t.specFile ?? '-'} (${t.specHash})`].join('  '));
+    }
+  });
+
+program
+  .command('show-transaction')
+  .description('one transaction: what it changed, its jobs, savepoints and errors')
+  .argument('<id>')
+  .action(async (id: string) => {
+    const tx = (await rpc('show-transaction', { id: Number(id) })) as Tx & { savepoints: Savepoint[]; errors: { time: number; message: string }[] };
+    if (json()) return out(JSON.stringify(tx, null, 2));
+    out(`Transaction ${tx.id} (${tx.kind}): ${tx.result}, started ${new Date(tx.start).toISOString()}`);
+    out(`  Spec: ${tx.specFile ?? '-'} (${tx.specHash}), before: ${tx.specBefore ?? '-'}`);
+    out(`  Units: ${Object.keys(tx.after).map((u) => `${u} (${tx.before[u] === null ? 'added' : tx.after[u] === null ? 'removed' : 'changed'})`).join(', ')}`);
+    out(`  Jobs planned: ${tx.jobs.map((j) => `${j.type} ${j.unit}`).join(', ')}`);
+    for (const s of tx.savepoints) out(`  savepoint ${s.seq} [${s.phase}] ${s.type} ${s.unit}: ${s.result} at ${new Date(s.time).toISOString()}`);
+    for (const e of tx.errors) out(`  error: ${e.message}`);
   });
 
 program

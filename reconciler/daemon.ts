@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { createActor, type AnyActorRef, type AnyStateMachine, type Snapshot } from 'xstate';
 import type { ActiveState, UnitContextBase } from '../machines/types.js';
@@ -14,6 +15,7 @@ import { LogStore, type LogRecord } from './logs.js';
 import type { StatePaths } from './paths.js';
 import { configHash, isEmpty, plan as makePlan, type Plan } from './plan.js';
 import { ControlError } from './protocol.js';
+import type { Journal, TxPlan } from './journal.js';
 import { Requests } from './requests.js';
 import type { ActorRow, CoreState, StateChange, StateStore, UnitDef } from './state.js';
 
@@ -71,6 +73,9 @@ export class Daemon {
   readonly effects: Effects;
   /** The spec file last applied: daemon-reload and SIGHUP re-read it. */
   specFile: string | null = null;
+  /** Where the transaction journal is (set by startCore): every apply that changes something is recorded there. */
+  journalFile: string | null = null;
+  private journalOpen: Promise<Journal> | null = null;
   /** The highest exit from init whose effect is in the state (exactly-once delivery). */
   eventSeq = 0;
   private pending: NodeJS.Timeout | NodeJS.Immediate | null = null;
@@ -332,21 +337,59 @@ export class Daemon {
   private async applyNow(desired: SystemSpec, onProgress?: (p: ApplyProgress) => void): Promise<ApplyResult> {
     const p = this.plan(desired);
     if (p.error) throw new ControlError(p.error.code, p.error.message, p);
+    if (isEmpty(p)) {
+      this.install(desired, p);
+      return { plan: p, transaction: null, results: [], ok: true };
+    }
+    // Recorded before anything changes: what was in force, and what this installs (docs/transactions.md).
+    const journal = await this.journal();
+    const record = journal?.begin(this.txPlan(desired, p));
     this.install(desired, p);
-    if (isEmpty(p)) return { plan: p, transaction: null, results: [], ok: true };
     const tx = this.enqueueChecked(p.anchors, 'replace');
     let done = 0;
     const total = tx.jobs.length;
     const stop = this.onJob((job, result) => {
-      if (job.transaction === tx.id) onProgress?.({ done: ++done, total, unit: job.unit, type: job.type, result });
+      if (job.transaction !== tx.id) return;
+      if (record) journal!.savepoint(record, { phase: 'apply', unit: job.unit, type: job.type, result, time: this.now() });
+      onProgress?.({ done: ++done, total, unit: job.unit, type: job.type, result });
     });
     try {
       const out = await this.engine.wait(tx.id);
       const ok = out.results.every((r) => r.result === 'done' || !tx.jobs.find((j) => j.unit === r.unit)?.matters);
-      return { plan: p, transaction: tx.id, results: out.results, ok };
+      if (record) {
+        for (const r of out.results.filter((x) => x.result !== 'done')) journal!.error(record, `${r.type} ${r.unit}: ${r.result}`);
+        journal!.setResult(record, ok ? 'committed' : 'failed');
+      }
+      return { plan: p, transaction: record ?? tx.id, results: out.results, ok };
     } finally {
       stop();
     }
+  }
+
+  /** The journal, opened on first use: a core taking over does not pay for it. */
+  journal(): Promise<Journal | null> {
+    if (!this.journalFile) return Promise.resolve(null);
+    this.journalOpen ??= import('./journal.js').then((m) => m.Journal.open(this.journalFile!));
+    return this.journalOpen;
+  }
+
+  /** What the journal keeps of an apply: the touched units before and after, the active set, the planned jobs. */
+  private txPlan(desired: SystemSpec, p: Plan): TxPlan {
+    const touched = [...p.added, ...p.changed.map((c) => c.unit), ...p.removed];
+    const hash = createHash('sha256');
+    for (const name of Object.keys(desired.units).sort()) hash.update(`${name}\0${configHash(desired.units[name])}\0`);
+    return {
+      kind: 'apply',
+      reverts: null,
+      specFile: desired.files[0] ?? null,
+      specHash: hash.digest('hex').slice(0, 16),
+      policy: { onCrash: 'rollback', timeoutMs: 0, strict: false, rollback: false },
+      before: Object.fromEntries(touched.map((n) => [n, this.units.get(n)?.spec ?? null])),
+      after: Object.fromEntries(touched.map((n) => [n, desired.units[n] ?? null])),
+      active: [...this.units.values()].filter((u) => u.active === 'active').map((u) => u.name),
+      specBefore: this.specFile,
+      jobs: p.jobs.map((j) => ({ unit: j.unit, type: j.type })),
+    };
   }
 
   /**

@@ -115,6 +115,16 @@ export function methods(d: Daemon, hooks: Hooks): Record<string, Handler> {
       return result;
     },
 
+    history: async () => (await journalOf(d)).list(),
+
+    'show-transaction': async (p) => {
+      const journal = await journalOf(d);
+      const id = Number(p.id);
+      const tx = Number.isInteger(id) ? journal.get(id) : null;
+      if (!tx) throw new ControlError('ENOTRANSACTION', `No transaction ${String(p.id)} in the journal (sctl history lists them).`);
+      return { ...tx, savepoints: journal.savepoints(id), errors: journal.errors(id) };
+    },
+
     'daemon-reload': async (p, ctx) => {
       if (!d.specFile) throw new ControlError('ENOSPEC', 'no spec has been applied yet: run sctl apply SPEC');
       return d.apply(await loadSpec(d.specFile), (progress) => ctx.emit(progress));
@@ -137,6 +147,12 @@ export function methods(d: Daemon, hooks: Hooks): Record<string, Handler> {
       return { pid: process.pid };
     },
   };
+}
+
+async function journalOf(d: Daemon) {
+  const journal = await d.journal();
+  if (!journal) throw new ControlError('ENOJOURNAL', 'this manager keeps no transaction journal');
+  return journal;
 }
 
 function string(v: unknown, name: string): string {

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 
 /** Files of one sysmaster instance, all under its state directory. */
@@ -29,4 +30,17 @@ export function statePaths(dir: string): StatePaths {
     lock: path.join(dir, 'core.pid'),
     logs: path.join(dir, 'logs'),
   };
+}
+
+/**
+ * The transaction journal (docs/transactions.md), which must survive reboots: $SYSMASTER_JOURNAL_DIR, else for the
+ * default instance the persistent state directory (/var/lib/sysmaster as root, $XDG_STATE_HOME/sysmaster for a user),
+ * else, for an instance whose state directory was chosen, a directory inside it.
+ */
+export function journalFile(dir: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (env.SYSMASTER_JOURNAL_DIR) return path.join(path.resolve(env.SYSMASTER_JOURNAL_DIR), 'journal.db');
+  const { SYSMASTER_STATE_DIR: _, ...rest } = env;
+  if (path.resolve(dir) !== stateDir(undefined, rest)) return path.join(dir, 'journal', 'journal.db');
+  if ((process.getuid?.() ?? 0) === 0) return '/var/lib/sysmaster/journal.db';
+  return path.join(env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state'), 'sysmaster', 'journal.db');
 }
