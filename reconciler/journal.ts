@@ -73,6 +73,9 @@ export interface TxSummary {
 export const OPEN: TxResult[] = ['running', 'rolling-back'];
 
 export class Journal {
+  /** Savepoints not yet on disk, and the last seq of each transaction. */
+  private queued: (Savepoint & { tx: number })[] = [];
+  private seqs = new Map<number, number>();
   private constructor(
     private readonly db: Database,
     readonly file: string,
@@ -96,21 +99,22 @@ export class Journal {
     return id;
   }
 
-  /** A job of `tx` completed: one savepoint, durable before the next job's effect is acted on. */
+  /**
+   * A job of `tx` completed: one savepoint. The savepoints of one turn of the event loop go to disk together, in
+   * one durable write, before the next turn (where the core acts on the next jobs): a burst of 300 completions is
+   * not 300 exports and fsyncs. flush() writes them at once.
+   */
   savepoint(tx: number, sp: Omit<Savepoint, 'seq'>): number {
-    const seq = (rows<{ n: number | null }>(this.db, 'SELECT max(seq) AS n FROM savepoints WHERE tx = ?', [tx])[0].n ?? 0) + 1;
-    this.write(() => {
-      this.db.run(`SAVEPOINT job_${seq}`);
-      try {
-        this.db.run('INSERT INTO savepoints VALUES (?, ?, ?, ?, ?, ?, ?)', [tx, seq, sp.phase, sp.unit, sp.type, sp.result, sp.time]);
-        this.db.run(`RELEASE job_${seq}`);
-      } catch (err) {
-        this.db.run(`ROLLBACK TO job_${seq}`);
-        this.db.run(`RELEASE job_${seq}`);
-        throw err;
-      }
-    });
+    const seq = (this.seqs.get(tx) ?? rows<{ n: number | null }>(this.db, 'SELECT max(seq) AS n FROM savepoints WHERE tx = ?', [tx])[0].n ?? 0) + 1;
+    this.seqs.set(tx, seq);
+    if (!this.queued.length) setImmediate(() => this.flush());
+    this.queued.push({ ...sp, tx, seq });
     return seq;
+  }
+
+  /** Write the queued savepoints now. */
+  flush(): void {
+    if (this.queued.length) this.write();
   }
 
   /** The transaction's state; an ending one gets its end time. */
@@ -142,6 +146,7 @@ export class Journal {
   }
 
   savepoints(tx: number): Savepoint[] {
+    this.flush();
     return rows<Savepoint>(this.db, 'SELECT seq, phase, unit, type, result, time FROM savepoints WHERE tx = ? ORDER BY seq', [tx]);
   }
 
@@ -150,6 +155,7 @@ export class Journal {
   }
 
   list(): TxSummary[] {
+    this.flush();
     const counts = new Map(
       rows<{ tx: number; done: number; failed: number }>(
         this.db,
@@ -174,14 +180,24 @@ export class Journal {
   }
 
   close(): void {
+    this.flush();
     this.db.close();
   }
 
-  /** One write transaction, then the export made durable (sql.js cannot export inside a transaction). */
-  private write(fn: () => void): void {
+  /**
+   * One write transaction, then the export made durable (sql.js cannot export inside a transaction). Queued
+   * savepoints go first, each as an SQL SAVEPOINT of its own: a result never lands before the jobs that led to it.
+   */
+  private write(fn?: () => void): void {
+    const batch = this.queued.splice(0);
     this.db.run('BEGIN');
     try {
-      fn();
+      for (const sp of batch) {
+        this.db.run(`SAVEPOINT job_${sp.seq}`);
+        this.db.run('INSERT INTO savepoints VALUES (?, ?, ?, ?, ?, ?, ?)', [sp.tx, sp.seq, sp.phase, sp.unit, sp.type, sp.result, sp.time]);
+        this.db.run(`RELEASE job_${sp.seq}`);
+      }
+      fn?.();
       this.db.run('COMMIT');
     } catch (err) {
       this.db.run('ROLLBACK');

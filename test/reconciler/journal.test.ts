@@ -65,3 +65,18 @@ t.test('the last committed apply not yet reverted', async (t) => {
   j.setResult(r, 'committed');
   t.equal(j.lastCommitted()!.id, a, 'b was reverted');
 });
+
+t.test('the savepoints of one turn of the loop are on disk before the next turn', async (t) => {
+  const file = path.join(dir, 'turn.db');
+  const j = await Journal.open(file);
+  const id = j.begin(plan());
+  for (const unit of ['a.service', 'b.service', 'c.service']) j.savepoint(id, { phase: 'apply', unit, type: 'start', result: 'done', time: 1 });
+  await new Promise((r) => setImmediate(r));
+  const reader = await Journal.open(file);
+  t.same(reader.savepoints(id).map((s) => [s.seq, s.unit]), [[1, 'a.service'], [2, 'b.service'], [3, 'c.service']]);
+  j.savepoint(id, { phase: 'apply', unit: 'd.service', type: 'start', result: 'done', time: 2 });
+  j.setResult(id, 'committed'); // written after the savepoint queued before it
+  const again = await Journal.open(file);
+  t.equal(again.savepoints(id).length, 4);
+  t.equal(again.get(id)!.result, 'committed');
+});
