@@ -231,7 +231,8 @@ program
   .description('make the running system match SPEC: shows the plan, asks, then runs it as one transaction')
   .argument('<spec>')
   .option('-y, --yes', 'do not ask')
-  .action(async (spec: string, o: { yes?: boolean }) => {
+  .option('--no-rollback', 'on failure, leave the system as the failed transaction left it')
+  .action(async (spec: string, o: { yes?: boolean; rollback: boolean }) => {
     const file = path.resolve(spec);
     const p = (await rpc('plan', { spec: file })) as Plan;
     if (!json()) out(renderPlan(p));
@@ -246,7 +247,7 @@ program
         process.exit(EXIT.failure);
       }
     }
-    const r = (await rpc('apply', { spec: file }, json() ? undefined : progress)) as ApplyResult;
+    const r = (await rpc('apply', { spec: file, rollback: o.rollback }, json() ? undefined : progress)) as ApplyResult;
     if (json()) out(JSON.stringify(r, null, 2));
     finishApply(r);
   });
@@ -349,6 +350,9 @@ function finishApply(r: ApplyResult): void {
   if (!json()) {
     const failed = r.results.filter((x) => x.result !== 'done');
     out(r.ok ? `Applied: ${r.results.length} jobs done.` : `Apply failed: ${failed.map((f) => `${f.type} ${f.unit} (${f.result})`).join(', ')}`);
+    if (r.rolledBack !== undefined) {
+      out(r.rolledBack ? `Rolled back: transaction ${r.transaction} undone, the system is as it was.` : `Rollback failed: see sctl show-transaction ${r.transaction}.`);
+    }
   }
   if (!r.ok) process.exit(EXIT.failure);
 }

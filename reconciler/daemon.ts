@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { createActor, type AnyActorRef, type AnyStateMachine, type Snapshot } from 'xstate';
 import type { ActiveState, UnitContextBase } from '../machines/types.js';
 import type { ForwardedEvent } from '../init/protocol.js';
-import type { SystemSpec, UnitSpec } from '../specs/types.js';
+import type { ManagerConfig, SystemSpec, UnitSpec } from '../specs/types.js';
 import { Engine, type EngineHost } from '../transactions/engine.js';
 import type { Job, JobMode, JobResult, JobType } from '../transactions/types.js';
 import { buildAtomGraph } from '../units/atoms.js';
@@ -60,6 +60,8 @@ export interface ApplyResult {
   transaction: number | null;
   results: { unit: string; type: JobType; result: JobResult }[];
   ok: boolean;
+  /** After a failure: whether the rollback put everything back (absent when none ran). */
+  rolledBack?: boolean;
 }
 
 /**
@@ -75,6 +77,8 @@ export class Daemon {
   specFile: string | null = null;
   /** Where the transaction journal is (set by startCore): every apply that changes something is recorded there. */
   journalFile: string | null = null;
+  /** The [manager] settings of the spec in force. */
+  manager: ManagerConfig | null = null;
   private journalOpen: Promise<Journal> | null = null;
   /** The highest exit from init whose effect is in the state (exactly-once delivery). */
   eventSeq = 0;
@@ -323,9 +327,9 @@ export class Daemon {
    * Bring the system to `desired`: install the definitions, then run the plan's jobs as one transaction.
    * A plan that cannot be built changes nothing. One apply at a time.
    */
-  async apply(desired: SystemSpec, onProgress?: (p: ApplyProgress) => void): Promise<ApplyResult> {
+  async apply(desired: SystemSpec, onProgress?: (p: ApplyProgress) => void, opts: { rollback?: boolean } = {}): Promise<ApplyResult> {
     if (this.applying) throw new ControlError('EBUSY', 'another apply is running; try again when it has finished');
-    const run = this.applyNow(desired, onProgress);
+    const run = this.applyNow(desired, onProgress, opts.rollback ?? true);
     this.applying = run;
     try {
       return await run;
@@ -334,7 +338,7 @@ export class Daemon {
     }
   }
 
-  private async applyNow(desired: SystemSpec, onProgress?: (p: ApplyProgress) => void): Promise<ApplyResult> {
+  private async applyNow(desired: SystemSpec, onProgress: ((p: ApplyProgress) => void) | undefined, rollback: boolean): Promise<ApplyResult> {
     const p = this.plan(desired);
     if (p.error) throw new ControlError(p.error.code, p.error.message, p);
     if (isEmpty(p)) {
@@ -343,7 +347,8 @@ export class Daemon {
     }
     // Recorded before anything changes: what was in force, and what this installs (docs/transactions.md).
     const journal = await this.journal();
-    const record = journal?.begin(this.txPlan(desired, p));
+    const recorded = this.txPlan(desired, p, rollback);
+    const record = journal?.begin(recorded);
     this.install(desired, p);
     const tx = this.enqueueChecked(p.anchors, 'replace');
     let done = 0;
@@ -358,9 +363,52 @@ export class Daemon {
       const ok = out.results.every((r) => r.result === 'done' || !tx.jobs.find((j) => j.unit === r.unit)?.matters);
       if (record) {
         for (const r of out.results.filter((x) => x.result !== 'done')) journal!.error(record, `${r.type} ${r.unit}: ${r.result}`);
-        journal!.setResult(record, ok ? 'committed' : 'failed');
+        if (ok || !rollback) journal!.setResult(record, ok ? 'committed' : 'failed');
+        else {
+          journal!.setResult(record, 'rolling-back');
+          const back = await this.rollBack(record, recorded, journal!);
+          journal!.setResult(record, back ? 'rolled-back' : 'failed-rollback');
+          return { plan: p, transaction: record, results: out.results, ok, rolledBack: back };
+        }
       }
       return { plan: p, transaction: record ?? tx.id, results: out.results, ok };
+    } finally {
+      stop();
+    }
+  }
+
+  /**
+   * Put back what a failed transaction found (docs/transactions.md, Rollback): its touched units get their earlier
+   * definitions (an added one goes, a removed one returns), and every unit runs exactly when it ran before. Computed
+   * from the difference, not replayed; journaled with savepoints of its own. True when every job of it succeeded.
+   */
+  private async rollBack(record: number, was: TxPlan, journal: Journal): Promise<boolean> {
+    const units = Object.fromEntries([...this.units].filter(([, u]) => !u.removed).map(([n, u]) => [n, u.next ?? u.spec]));
+    for (const [name, def] of Object.entries(was.before)) {
+      if (def) units[name] = def;
+      else delete units[name];
+    }
+    const desired: SystemSpec = { manager: this.manager!, units, files: was.specBefore ? [was.specBefore] : [] };
+    const p = this.plan(desired);
+    this.install(desired, p);
+    const active = new Set(was.active);
+    const anchors: { unit: string; type: JobType }[] = [];
+    for (const [name, u] of this.units) {
+      const restart = p.changed.some((c) => c.unit === name && c.restart);
+      if (u.removed || !active.has(name)) {
+        if (running(u.active)) anchors.push({ unit: name, type: 'stop' });
+      } else if (!running(u.active)) anchors.push({ unit: name, type: 'start' });
+      else if (restart) anchors.push({ unit: name, type: 'restart' });
+    }
+    if (!anchors.length) return true;
+    const tx = this.enqueueChecked(anchors, 'replace');
+    const stop = this.onJob((job, result) => {
+      if (job.transaction === tx.id) journal.savepoint(record, { phase: 'rollback', unit: job.unit, type: job.type, result, time: this.now() });
+    });
+    try {
+      const out = await this.engine.wait(tx.id);
+      for (const r of out.results.filter((x) => x.result !== 'done')) journal.error(record, `rollback: ${r.type} ${r.unit}: ${r.result}`);
+      return out.results.every((r) => r.result === 'done');
     } finally {
       stop();
     }
@@ -374,7 +422,7 @@ export class Daemon {
   }
 
   /** What the journal keeps of an apply: the touched units before and after, the active set, the planned jobs. */
-  private txPlan(desired: SystemSpec, p: Plan): TxPlan {
+  private txPlan(desired: SystemSpec, p: Plan, rollback: boolean): TxPlan {
     const touched = [...p.added, ...p.changed.map((c) => c.unit), ...p.removed];
     const hash = createHash('sha256');
     for (const name of Object.keys(desired.units).sort()) hash.update(`${name}\0${configHash(desired.units[name])}\0`);
@@ -383,10 +431,10 @@ export class Daemon {
       reverts: null,
       specFile: desired.files[0] ?? null,
       specHash: hash.digest('hex').slice(0, 16),
-      policy: { onCrash: 'rollback', timeoutMs: 0, strict: false, rollback: false },
+      policy: { onCrash: 'rollback', timeoutMs: 0, strict: false, rollback },
       before: Object.fromEntries(touched.map((n) => [n, this.units.get(n)?.spec ?? null])),
       after: Object.fromEntries(touched.map((n) => [n, desired.units[n] ?? null])),
-      active: [...this.units.values()].filter((u) => u.active === 'active').map((u) => u.name),
+      active: [...this.units.values()].filter((u) => running(u.active)).map((u) => u.name),
       specBefore: this.specFile,
       jobs: p.jobs.map((j) => ({ unit: j.unit, type: j.type })),
     };
@@ -431,6 +479,7 @@ export class Daemon {
   /** Put the plan's definitions in place. Running units that must restart get theirs at their next start. */
   private install(desired: SystemSpec, p: Plan): void {
     this.specFile = desired.files[0] ?? null;
+    this.manager = desired.manager;
     for (const name of p.added) this.units.set(name, this.create(desired.units[name]));
     for (const d of p.changed) {
       const u = this.units.get(d.unit)!;
@@ -648,5 +697,8 @@ export class Daemon {
 
 /** The pause after a save, in multiples of how long it took (see schedule()). */
 const SAVE_GAP = 3;
+
+/** Running, or on its way to it: what "was active" means for a rollback. */
+const running = (s: ActiveState) => s === 'active' || s === 'activating' || s === 'reloading';
 
 const pidOf = (v: unknown): number | null => (typeof v === 'number' && v > 0 ? v : null);

@@ -111,7 +111,7 @@ export function methods(d: Daemon, hooks: Hooks): Record<string, Handler> {
     plan: async (p) => d.plan(await spec(p)),
 
     apply: async (p, ctx) => {
-      const result = await d.apply(await spec(p), (progress) => ctx.emit(progress));
+      const result = await d.apply(await spec(p), (progress) => ctx.emit(progress), { rollback: p.rollback !== false });
       return result;
     },
 

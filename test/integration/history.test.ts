@@ -1,5 +1,5 @@
 // Every apply that changes something is recorded in the transaction journal, with a savepoint per job
-// (docs/transactions.md); sctl history and show-transaction read it. Rollback is not built yet (issue 4).
+// (docs/transactions.md); sctl history and show-transaction read it; a failed apply is rolled back.
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
@@ -21,7 +21,7 @@ t.test('applies are journaled: committed, failed, nothing to do; read back by sc
 
   // a changes and must restart; its new command fails: a required job failed.
   const b = writeSpec(dir, `[service.a]\nType = "oneshot"\nExecStart = ["/bin/false"]\n`, 'b.toml');
-  t.equal((await up.sctl('apply', '--yes', b)).code, 1, 'a failing job fails the apply');
+  t.equal((await up.sctl('apply', '--yes', '--no-rollback', b)).code, 1, 'a failing job fails the apply');
   const list = await up.json<{ id: number; result: string; specFile: string; jobs: { failed: number } }[]>('history');
   t.match(list[1], { id: 2, result: 'failed', specFile: b, jobs: { failed: 1 } });
 
@@ -37,4 +37,33 @@ t.test('applies are journaled: committed, failed, nothing to do; read back by sc
   t.ok(fs.existsSync(file));
   const j = await Journal.open(file);
   t.same(j.savepoints(2).map((s) => [s.unit, s.result]), [['a.service', 'failed']]);
+});
+
+t.test('a failed apply is rolled back: definitions, unit set and active set as before; untouched units keep their PIDs', async (t) => {
+  const dir = scratch();
+  const mark = marker();
+  const svc = (name: string, extra = '') => `[service.${name}]\nExecStart = ["/bin/sh", "-c", "echo ${name}; exec sleep ${mark}"]\n${extra}`;
+  const before = [svc('keep'), svc('changed'), svc('removed')].join('\n');
+  const up = new Up(writeSpec(dir, before), path.join(dir, 'state'));
+  t.teardown(() => up.stop());
+  await up.ready();
+  const units = async () =>
+    Object.fromEntries(
+      (await up.json<{ name: string; active: string; mainPid: number | null }[]>('list-units', '--type=service')).map((u) => [u.name, u]),
+    );
+  const pre = await units();
+  // changed gets a definition that fails; removed goes; added comes: the transaction fails on changed.
+  const after = [svc('keep'), '[service.changed]\nType = "oneshot"\nExecStart = ["/bin/false"]\n', svc('added')].join('\n');
+  const r = await up.sctl('apply', '--yes', writeSpec(dir, after, 'after.toml'));
+  t.equal(r.code, 1, 'exit non-zero: rolled back');
+  t.match(r.stdout, /Rolled back: transaction 2 undone/);
+  const post = await units();
+  t.same(Object.keys(post).sort(), Object.keys(pre).sort(), 'the same units: added one gone, removed one back');
+  t.same(Object.values(post).map((u) => u.active), Object.values(pre).map(() => 'active'), 'all active again');
+  t.equal(post['keep.service'].mainPid, pre['keep.service'].mainPid, 'the untouched unit kept its PID');
+  t.match((await up.sctl('cat', 'changed')).stdout, /echo changed/, 'the old definition is back');
+  const history = await up.json<{ id: number; result: string }[]>('history');
+  t.match(history[1], { id: 2, result: 'rolled-back' });
+  const shown = await up.json<{ savepoints: { phase: string }[] }>('show-transaction', '2');
+  t.ok(shown.savepoints.some((s) => s.phase === 'rollback'), 'the rollback has savepoints of its own');
 });
