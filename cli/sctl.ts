@@ -247,7 +247,8 @@ program
         process.exit(EXIT.failure);
       }
     }
-    const r = (await rpc('apply', { spec: file, rollback: o.rollback }, json() ? undefined : progress)) as ApplyResult;
+    // The key lets a retry after a core's death find this transaction instead of applying twice.
+    const r = (await rpc('apply', { spec: file, rollback: o.rollback, key: randomUUID() }, json() ? undefined : progress)) as ApplyResult;
     if (json()) out(JSON.stringify(r, null, 2));
     finishApply(r);
   });

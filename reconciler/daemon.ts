@@ -215,7 +215,7 @@ export class Daemon {
   }
 
   private meta() {
-    return { owner: this.owner, specFile: this.specFile, eventSeq: this.eventSeq };
+    return { owner: this.owner, specFile: this.specFile, eventSeq: this.eventSeq, manager: this.manager };
   }
 
   private def(u: Unit): UnitDef {
@@ -249,6 +249,7 @@ export class Daemon {
   restore(state: CoreState): { unit: string; pid: number }[] {
     this.specFile = state.specFile;
     this.eventSeq = state.eventSeq;
+    this.manager = state.manager as ManagerConfig | null;
     // The effects each unit's state had asked for that were still under way (actorRow()).
     const requested = new Map<string, Parameters<Effects['adopt']>[2]>();
     for (const row of state.units) {
@@ -327,9 +328,11 @@ export class Daemon {
    * Bring the system to `desired`: install the definitions, then run the plan's jobs as one transaction.
    * A plan that cannot be built changes nothing. One apply at a time.
    */
-  async apply(desired: SystemSpec, onProgress?: (p: ApplyProgress) => void, opts: { rollback?: boolean } = {}): Promise<ApplyResult> {
+  async apply(desired: SystemSpec, onProgress?: (p: ApplyProgress) => void, opts: { rollback?: boolean; key?: string } = {}): Promise<ApplyResult> {
+    const retried = opts.key ? (await this.journal())?.byKey(opts.key) : null;
+    if (retried) return this.outcomeOf(retried.id);
     if (this.applying) throw new ControlError('EBUSY', 'another apply is running; try again when it has finished');
-    const run = this.applyNow(desired, onProgress, opts.rollback ?? true);
+    const run = this.applyNow(desired, onProgress, opts.rollback ?? true, opts.key ?? null);
     this.applying = run;
     try {
       return await run;
@@ -338,7 +341,22 @@ export class Daemon {
     }
   }
 
-  private async applyNow(desired: SystemSpec, onProgress: ((p: ApplyProgress) => void) | undefined, rollback: boolean): Promise<ApplyResult> {
+  /**
+   * The outcome of a transaction a dead core started for a request sent again: once it is resolved
+   * (resolveUnfinished), what it came to.
+   */
+  private async outcomeOf(id: number): Promise<ApplyResult> {
+    const journal = (await this.journal())!;
+    const open = () => ['running', 'rolling-back'].includes(journal.get(id)!.result);
+    while (open()) await (this.applying?.catch(() => undefined) ?? new Promise((r) => setTimeout(r, 50)));
+    const tx = journal.get(id)!;
+    const results = journal.savepoints(id).filter((s) => s.phase === 'apply').map(({ unit, type, result }) => ({ unit, type, result }));
+    const empty = { added: [], removed: [], changed: [], anchors: [], jobs: tx.jobs } as unknown as Plan;
+    const rolledBack = tx.result === 'rolled-back' ? true : tx.result === 'failed-rollback' ? false : undefined;
+    return { plan: empty, transaction: id, results, ok: tx.result === 'committed', ...(rolledBack !== undefined && { rolledBack }) };
+  }
+
+  private async applyNow(desired: SystemSpec, onProgress: ((p: ApplyProgress) => void) | undefined, rollback: boolean, key: string | null): Promise<ApplyResult> {
     const p = this.plan(desired);
     if (p.error) throw new ControlError(p.error.code, p.error.message, p);
     if (isEmpty(p)) {
@@ -347,7 +365,7 @@ export class Daemon {
     }
     // Recorded before anything changes: what was in force, and what this installs (docs/transactions.md).
     const journal = await this.journal();
-    const recorded = this.txPlan(desired, p, rollback);
+    const recorded = { ...this.txPlan(desired, p, rollback), key };
     const record = journal?.begin(recorded);
     this.install(desired, p);
     const tx = this.enqueueChecked(p.anchors, 'replace');
@@ -400,17 +418,59 @@ export class Daemon {
       } else if (!running(u.active)) anchors.push({ unit: name, type: 'start' });
       else if (restart) anchors.push({ unit: name, type: 'restart' });
     }
-    if (!anchors.length) return true;
+    const results = await this.runJournaled(record, 'rollback', anchors, journal);
+    return results.every((r) => r.result === 'done');
+  }
+
+  /** Jobs for `anchors` as one engine transaction, each completed job a savepoint of journal transaction `record`. */
+  private async runJournaled(record: number, phase: 'apply' | 'rollback', anchors: { unit: string; type: JobType }[], journal: Journal) {
+    if (!anchors.length) return [];
     const tx = this.enqueueChecked(anchors, 'replace');
     const stop = this.onJob((job, result) => {
-      if (job.transaction === tx.id) journal.savepoint(record, { phase: 'rollback', unit: job.unit, type: job.type, result, time: this.now() });
+      if (job.transaction === tx.id) journal.savepoint(record, { phase, unit: job.unit, type: job.type, result, time: this.now() });
     });
     try {
       const out = await this.engine.wait(tx.id);
-      for (const r of out.results.filter((x) => x.result !== 'done')) journal.error(record, `rollback: ${r.type} ${r.unit}: ${r.result}`);
-      return out.results.every((r) => r.result === 'done');
+      for (const r of out.results.filter((x) => x.result !== 'done')) journal.error(record, `${phase}: ${r.type} ${r.unit}: ${r.result}`);
+      return out.results;
     } finally {
       stop();
+    }
+  }
+
+  /**
+   * A transaction a dead core left unfinished, resolved by its policy once the units are taken over
+   * (docs/transactions.md): a rollback under way carries on; a running apply is rolled back, or with
+   * OnCrash=resume finished. Either way the system ends in the pre-state or the post-state, never a mixture.
+   */
+  async resolveUnfinished(): Promise<void> {
+    const journal = await this.journal();
+    const tx = journal?.unfinished();
+    if (!journal || !tx || this.applying) return;
+    this.note(`transaction ${tx.id} was left ${tx.result} by the previous core: ${tx.result === 'running' && tx.policy.onCrash === 'resume' ? 'resuming it' : 'rolling it back'}`);
+    const run = (async () => {
+      if (tx.result === 'running' && tx.policy.onCrash === 'resume') {
+        const units = Object.fromEntries([...this.units].filter(([, u]) => !u.removed).map(([n, u]) => [n, u.next ?? u.spec]));
+        for (const [name, def] of Object.entries(tx.after)) {
+          if (def) units[name] = def;
+          else delete units[name];
+        }
+        const desired: SystemSpec = { manager: this.manager!, units, files: tx.specFile ? [tx.specFile] : [] };
+        const p = this.plan(desired);
+        this.install(desired, p);
+        const results = await this.runJournaled(tx.id, 'apply', p.anchors, journal);
+        const failed = results.some((r) => r.result !== 'done' && tx.jobs.some((j) => j.unit === r.unit));
+        if (!failed) return journal.setResult(tx.id, 'committed');
+        if (!tx.policy.rollback) return journal.setResult(tx.id, 'failed');
+      }
+      journal.setResult(tx.id, 'rolling-back');
+      journal.setResult(tx.id, (await this.rollBack(tx.id, tx, journal)) ? 'rolled-back' : 'failed-rollback');
+    })();
+    this.applying = run;
+    try {
+      await run;
+    } finally {
+      this.applying = null;
     }
   }
 
@@ -431,7 +491,7 @@ export class Daemon {
       reverts: null,
       specFile: desired.files[0] ?? null,
       specHash: hash.digest('hex').slice(0, 16),
-      policy: { onCrash: 'rollback', timeoutMs: 0, strict: false, rollback },
+      policy: { onCrash: desired.manager.OnCrash, timeoutMs: 0, strict: false, rollback },
       before: Object.fromEntries(touched.map((n) => [n, this.units.get(n)?.spec ?? null])),
       after: Object.fromEntries(touched.map((n) => [n, desired.units[n] ?? null])),
       active: [...this.units.values()].filter((u) => running(u.active)).map((u) => u.name),

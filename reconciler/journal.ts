@@ -25,6 +25,8 @@ export interface TxPolicy {
 /** What a transaction is, as begin() records it before anything changes. */
 export interface TxPlan {
   kind: 'apply' | 'rollback';
+  /** The client's key for the request (requests.ts): a retry after a core's death finds this transaction. */
+  key?: string | null;
   /** For a rollback of a committed transaction: which one. */
   reverts: number | null;
   specFile: string | null;
@@ -130,6 +132,12 @@ export class Journal {
   get(id: number): Tx | null {
     const r = rows<{ id: number; start: number; end: number | null; result: TxResult; plan: string }>(this.db, 'SELECT * FROM tx WHERE id = ?', [id])[0];
     return r ? { ...(decode(r.plan) as TxPlan), id: r.id, start: r.start, end: r.end, result: r.result } : null;
+  }
+
+  /** The transaction a client's request with `key` started, if any. */
+  byKey(key: string): Tx | null {
+    const found = this.list().reverse().find((t) => this.get(t.id)?.key === key);
+    return found ? this.get(found.id) : null;
   }
 
   /** The transaction a dead core left running or rolling back, if any (one at a time: at most one). */

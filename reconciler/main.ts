@@ -66,6 +66,8 @@ async function main(): Promise<void> {
         first = false;
         // Pids the snapshot names that died with no exit for us (reaped by a core that died before saving it).
         for (const g of gone) d.lostProcess(g.unit, g.pid);
+        // With every unit taken over and its downtime events applied: an apply the dead core left open.
+        void d.resolveUnfinished().catch((err: Error) => log(`cannot resolve the unfinished transaction: ${err.message}`));
       }
     } else if (m.type === 'shutdown') void shutdown(0);
     else if (m.type === 'reload' && d.specFile) {

@@ -111,7 +111,8 @@ export function methods(d: Daemon, hooks: Hooks): Record<string, Handler> {
     plan: async (p) => d.plan(await spec(p)),
 
     apply: async (p, ctx) => {
-      const result = await d.apply(await spec(p), (progress) => ctx.emit(progress), { rollback: p.rollback !== false });
+      const key = typeof p.key === 'string' && p.key ? p.key : undefined;
+      const result = await d.apply(await spec(p), (progress) => ctx.emit(progress), { rollback: p.rollback !== false, key });
       return result;
     },
 

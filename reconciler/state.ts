@@ -46,6 +46,8 @@ export interface Meta {
   owner: string;
   /** The spec file last applied (daemon-reload re-reads it). */
   specFile: string | null;
+  /** The [manager] settings of the spec in force (JSON), or null before the first apply. */
+  manager: unknown;
   /** The highest exit sequence number from init whose effect is in this state. */
   eventSeq: number;
 }
@@ -113,6 +115,7 @@ export class StateStore {
       owner: meta.get('owner') ?? '',
       specFile: meta.get('specFile') || null,
       eventSeq: Number(meta.get('eventSeq') ?? 0),
+      manager: JSON.parse(meta.get('manager') ?? 'null') as unknown,
       units: rows<Record<string, string | number | null>>(this.db, sqlText).map((r) => ({
         name: String(r.name),
         spec: decode(String(r.spec)),
@@ -141,7 +144,8 @@ export class StateStore {
       db.run('DELETE FROM meta; DELETE FROM jobs;');
       if (change.whole) db.run('DELETE FROM units; DELETE FROM actors;');
       const meta = db.prepare('INSERT INTO meta VALUES (?, ?)');
-      for (const [k, v] of [['version', String(STATE_VERSION)], ['owner', change.owner], ['specFile', change.specFile ?? ''], ['eventSeq', String(change.eventSeq)]]) meta.run([k, v]);
+      const values = [['version', String(STATE_VERSION)], ['owner', change.owner], ['specFile', change.specFile ?? ''], ['eventSeq', String(change.eventSeq)], ['manager', JSON.stringify(change.manager ?? null)]];
+      for (const [k, v] of values) meta.run([k, v]);
       meta.free();
       const def = db.prepare('INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?, ?)');
       for (const u of change.defs) def.run([u.name, encode(u.spec), u.next === null ? null : encode(u.next), u.removed ? 1 : 0, u.machine, u.hash]);

@@ -352,6 +352,13 @@ export const managerKeys: KeyDef[] = [
     doc: 'The default RestartSec= of every service. Default 100ms.',
   },
   {
+    key: 'OnCrash',
+    kind: 'enum',
+    values: ['rollback', 'resume'],
+    default: 'rollback',
+    doc: 'What the next core does with an apply a dead core left unfinished (docs/transactions.md): `rollback` puts back what was in force before it; `resume` finishes it. A rollback that was under way always carries on. Default `rollback`.',
+  },
+  {
     key: 'LogTarget',
     kind: 'enum',
     values: ['console', 'file', 'null'],

@@ -120,6 +120,8 @@ export interface ManagerConfig {
   DefaultRestartSec: Duration;
   /** Where the manager's own log and journal-captured output go. */
   LogTarget: 'console' | 'file' | 'null';
+  /** What the next core does with an apply a dead core left unfinished. */
+  OnCrash: 'rollback' | 'resume';
 }
 
 export interface SystemSpec {

@@ -2,7 +2,7 @@
 // (docs/transactions.md); sctl history and show-transaction read it; a failed apply is rolled back.
 import fs from 'node:fs';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { Journal } from '../../reconciler/journal.js';
 import { marker, scratch, Up, writeSpec } from './harness.js';
 
@@ -66,4 +66,46 @@ t.test('a failed apply is rolled back: definitions, unit set and active set as b
   t.match(history[1], { id: 2, result: 'rolled-back' });
   const shown = await up.json<{ savepoints: { phase: string }[] }>('show-transaction', '2');
   t.ok(shown.savepoints.some((s) => s.phase === 'rollback'), 'the rollback has savepoints of its own');
+});
+
+/** Apply a spec whose new units hold in ExecStartPre until a gate opens, then kill -9 the core in the middle. */
+async function crashMidApply(t: Test, onCrash: 'rollback' | 'resume') {
+  const dir = scratch();
+  const mark = marker();
+  const gate = path.join(dir, 'gate');
+  const keep = `[service.keep]\nExecStart = ["/bin/sleep", "${mark}"]\n`;
+  const up = new Up(writeSpec(dir, keep), path.join(dir, 'state'));
+  t.teardown(() => up.stop());
+  await up.ready();
+  const keepPid = (await up.json<{ mainPid: number }[]>('list-units', '--type=service'))[0].mainPid;
+  const held = (n: string) => `[service.${n}]\nExecStartPre = ["/bin/sh", "-c", "while [ ! -e ${gate} ]; do sleep 0.02; done"]\nExecStart = ["/bin/sleep", "${mark}"]\n`;
+  const spec = writeSpec(dir, `[manager]\nOnCrash = "${onCrash}"\n\n${keep}\n${held('x1')}\n${held('x2')}`, 'new.toml');
+  const apply = up.sctl('apply', '--yes', spec);
+  await up.waitFor(/x1\.service +\| inactive → activating \(start-pre\)/);
+  const core = up.corePid();
+  process.kill(core, 'SIGKILL');
+  await up.waitFor(/left running by the previous core/);
+  fs.writeFileSync(gate, '');
+  const history = async () => (await up.json<{ id: number; result: string }[]>('history'))[1];
+  for (let i = 0; i < 200 && ['running', 'rolling-back'].includes((await history()).result); i++) await new Promise((r) => setTimeout(r, 50));
+  const client = await apply;
+  const units = await up.json<{ name: string; active: string; mainPid: number }[]>('list-units', '--type=service');
+  return { units, keepPid, result: (await history()).result, client };
+}
+
+t.test('an apply cut by kill -9 is rolled back by the next core (OnCrash = "rollback")', async (t) => {
+  const r = await crashMidApply(t, 'rollback');
+  t.equal(r.result, 'rolled-back');
+  t.equal(r.client.code, 1, 'sctl apply, whose connection the dead core dropped, reports the outcome: rolled back');
+  t.match(r.client.stdout, /Rolled back: transaction 2/);
+  t.same(r.units.map((u) => [u.name, u.active]), [['keep.service', 'active']], 'the pre-state: the new units are gone');
+  t.equal(r.units[0].mainPid, r.keepPid, 'the untouched unit kept its PID');
+});
+
+t.test('an apply cut by kill -9 is finished by the next core (OnCrash = "resume")', async (t) => {
+  const r = await crashMidApply(t, 'resume');
+  t.equal(r.result, 'committed');
+  t.equal(r.client.code, 0, 'sctl apply reports the commit');
+  t.same(r.units.map((u) => [u.name, u.active]), [['keep.service', 'active'], ['x1.service', 'active'], ['x2.service', 'active']], 'the post-state');
+  t.equal(r.units[0].mainPid, r.keepPid, 'the untouched unit kept its PID');
 });

@@ -9,7 +9,7 @@ import { StateStore, type StateChange, type UnitDef } from '../../reconciler/sta
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-state-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const meta = { owner: '1:2', specFile: '/x/spec.toml', eventSeq: 0 };
+const meta = { owner: '1:2', specFile: '/x/spec.toml', eventSeq: 0, manager: null };
 const def = (name: string, timeout = Infinity): UnitDef => ({ name, spec: { name, config: { TimeoutStopSec: timeout } }, next: null, removed: false, machine: 'service', hash: `h-${name}` });
 const actor = (name: string, pid: number) => ({ name, snapshot: { status: 'active', value: 'running', context: { mainPid: pid } }, starts: { main: String(pid * 10) } });
 const change = (c: Partial<StateChange>): StateChange => ({ ...meta, whole: false, defs: [], actors: [], gone: [], jobs: [], requests: null, ...c });
