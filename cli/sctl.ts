@@ -269,6 +269,18 @@ program
   });
 
 program
+  .command('rollback')
+  .description('revert a committed apply (default: the newest not yet reverted) as a new transaction')
+  .argument('[id]', 'the transaction to revert (sctl history lists them)')
+  .action(async (id?: string) => {
+    const r = (await rpc('rollback', id === undefined ? {} : { id: Number(id) })) as ApplyResult;
+    if (json()) return out(JSON.stringify(r, null, 2));
+    out(r.ok ? `Reverted as transaction ${r.transaction}.` : `Revert failed: see sctl show-transaction ${r.transaction}.`);
+    if (r.rolledBack !== undefined) out(r.rolledBack ? 'The revert was rolled back: the system is as it was.' : 'Its rollback failed too.');
+    if (!r.ok) process.exit(EXIT.failure);
+  });
+
+program
   .command('show-transaction')
   .description('one transaction: what it changed, its jobs, savepoints and errors')
   .argument('<id>')

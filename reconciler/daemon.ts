@@ -15,7 +15,7 @@ import { LogStore, type LogRecord } from './logs.js';
 import type { StatePaths } from './paths.js';
 import { configHash, isEmpty, plan as makePlan, type Plan } from './plan.js';
 import { ControlError } from './protocol.js';
-import type { Journal, TxPlan } from './journal.js';
+import type { Definitions, Journal, TxPlan, TxPolicy } from './journal.js';
 import { Requests } from './requests.js';
 import type { ActorRow, CoreState, StateChange, StateStore, UnitDef } from './state.js';
 
@@ -328,11 +328,16 @@ export class Daemon {
    * Bring the system to `desired`: install the definitions, then run the plan's jobs as one transaction.
    * A plan that cannot be built changes nothing. One apply at a time.
    */
-  async apply(desired: SystemSpec, onProgress?: (p: ApplyProgress) => void, opts: { rollback?: boolean; key?: string } = {}): Promise<ApplyResult> {
+  /**
+   * `boot`: the bring-up of a first start (`up`, init's --spec). Like systemd's boot it is finished, not undone: a
+   * failed unit stays failed (no rollback), and a core that dies during it is followed by one that resumes it.
+   */
+  async apply(desired: SystemSpec, onProgress?: (p: ApplyProgress) => void, opts: { rollback?: boolean; key?: string; boot?: boolean } = {}): Promise<ApplyResult> {
     const retried = opts.key ? (await this.journal())?.byKey(opts.key) : null;
     if (retried) return this.outcomeOf(retried.id);
     if (this.applying) throw new ControlError('EBUSY', 'another apply is running; try again when it has finished');
-    const run = this.applyNow(desired, onProgress, opts.rollback ?? true, opts.key ?? null);
+    const policy = opts.boot ? { rollback: false, onCrash: 'resume' as const } : { rollback: opts.rollback ?? true, onCrash: desired.manager.OnCrash };
+    const run = this.applyNow(desired, onProgress, policy, opts.key ?? null);
     this.applying = run;
     try {
       return await run;
@@ -356,7 +361,13 @@ export class Daemon {
     return { plan: empty, transaction: id, results, ok: tx.result === 'committed', ...(rolledBack !== undefined && { rolledBack }) };
   }
 
-  private async applyNow(desired: SystemSpec, onProgress: ((p: ApplyProgress) => void) | undefined, rollback: boolean, key: string | null): Promise<ApplyResult> {
+  private async applyNow(
+    desired: SystemSpec,
+    onProgress: ((p: ApplyProgress) => void) | undefined,
+    policy: Pick<TxPolicy, 'rollback' | 'onCrash'>,
+    key: string | null,
+  ): Promise<ApplyResult> {
+    const rollback = policy.rollback;
     const p = this.plan(desired);
     if (p.error) throw new ControlError(p.error.code, p.error.message, p);
     if (isEmpty(p)) {
@@ -365,7 +376,7 @@ export class Daemon {
     }
     // Recorded before anything changes: what was in force, and what this installs (docs/transactions.md).
     const journal = await this.journal();
-    const recorded = { ...this.txPlan(desired, p, rollback), key };
+    const recorded = { ...this.txPlan(desired, p, policy), key };
     const record = journal?.begin(recorded);
     this.install(desired, p);
     const tx = this.enqueueChecked(p.anchors, 'replace');
@@ -400,26 +411,82 @@ export class Daemon {
    * definitions (an added one goes, a removed one returns), and every unit runs exactly when it ran before. Computed
    * from the difference, not replayed; journaled with savepoints of its own. True when every job of it succeeded.
    */
-  private async rollBack(record: number, was: TxPlan, journal: Journal): Promise<boolean> {
-    const units = Object.fromEntries([...this.units].filter(([, u]) => !u.removed).map(([n, u]) => [n, u.next ?? u.spec]));
-    for (const [name, def] of Object.entries(was.before)) {
-      if (def) units[name] = def;
-      else delete units[name];
-    }
-    const desired: SystemSpec = { manager: this.manager!, units, files: was.specBefore ? [was.specBefore] : [] };
-    const p = this.plan(desired);
-    this.install(desired, p);
+  private async rollBack(record: number, was: Pick<TxPlan, 'before' | 'active' | 'specBefore'>, journal: Journal, how: { phase: 'apply' | 'rollback'; only?: Set<string> } = { phase: 'rollback' }): Promise<boolean> {
+    const p = this.overlay(was.before, was.specBefore);
     const active = new Set(was.active);
     const anchors: { unit: string; type: JobType }[] = [];
     for (const [name, u] of this.units) {
+      if (how.only && !how.only.has(name)) continue;
       const restart = p.changed.some((c) => c.unit === name && c.restart);
       if (u.removed || !active.has(name)) {
         if (running(u.active)) anchors.push({ unit: name, type: 'stop' });
       } else if (!running(u.active)) anchors.push({ unit: name, type: 'start' });
       else if (restart) anchors.push({ unit: name, type: 'restart' });
     }
-    const results = await this.runJournaled(record, 'rollback', anchors, journal);
+    const results = await this.runJournaled(record, how.phase, anchors, journal);
     return results.every((r) => r.result === 'done');
+  }
+
+  /**
+   * `sctl rollback [ID]`: revert a committed apply (the newest not yet reverted by default) as a new transaction.
+   * The units it touched get their earlier definitions and run exactly when they ran before it; no other unit is
+   * touched. If that fails, the new transaction is itself rolled back.
+   */
+  async revert(id: number | null, onProgress?: (p: ApplyProgress) => void): Promise<ApplyResult> {
+    if (this.applying) throw new ControlError('EBUSY', 'another apply is running; try again when it has finished');
+    const run = (async (): Promise<ApplyResult> => {
+      const journal = await this.journal();
+      if (!journal) throw new ControlError('ENOJOURNAL', 'this manager keeps no transaction journal');
+      const target = id === null ? journal.lastCommitted() : journal.get(id);
+      if (!target || target.kind !== 'apply' || target.result !== 'committed') {
+        throw new ControlError('ENOTRANSACTION', id === null ? 'No committed apply to roll back (sctl history lists them).' : `Transaction ${id} is not a committed apply (sctl history lists them).`);
+      }
+      const touched = new Set(Object.keys(target.before));
+      const now: TxPlan = {
+        kind: 'rollback',
+        reverts: target.id,
+        specFile: target.specBefore,
+        specHash: target.specHash,
+        policy: { ...target.policy, rollback: true },
+        before: Object.fromEntries([...touched].map((n) => [n, this.units.get(n)?.spec ?? null])),
+        after: target.before,
+        active: [...this.units.values()].filter((u) => running(u.active)).map((u) => u.name),
+        specBefore: this.specFile,
+        jobs: [],
+      };
+      const record = journal.begin(now);
+      const stop = this.onJob((job, result) => onProgress?.({ done: 0, total: 0, unit: job.unit, type: job.type, result }));
+      try {
+        const ok = await this.rollBack(record, target, journal, { phase: 'apply', only: touched });
+        if (ok) journal.setResult(record, 'committed');
+        else {
+          journal.setResult(record, 'rolling-back');
+          journal.setResult(record, (await this.rollBack(record, now, journal)) ? 'rolled-back' : 'failed-rollback');
+        }
+        return this.outcomeOf(record);
+      } finally {
+        stop();
+      }
+    })();
+    this.applying = run;
+    try {
+      return await run;
+    } finally {
+      this.applying = null;
+    }
+  }
+
+  /** Install the definitions in force with `defs` laid over them (null: the unit goes); returns the plan of it. */
+  private overlay(defs: Definitions, specFile: string | null): Plan {
+    const units = Object.fromEntries([...this.units].filter(([, u]) => !u.removed).map(([n, u]) => [n, u.next ?? u.spec]));
+    for (const [name, def] of Object.entries(defs)) {
+      if (def) units[name] = def;
+      else delete units[name];
+    }
+    const desired: SystemSpec = { manager: this.manager!, units, files: specFile ? [specFile] : [] };
+    const p = this.plan(desired);
+    this.install(desired, p);
+    return p;
   }
 
   /** Jobs for `anchors` as one engine transaction, each completed job a savepoint of journal transaction `record`. */
@@ -450,14 +517,7 @@ export class Daemon {
     this.note(`transaction ${tx.id} was left ${tx.result} by the previous core: ${tx.result === 'running' && tx.policy.onCrash === 'resume' ? 'resuming it' : 'rolling it back'}`);
     const run = (async () => {
       if (tx.result === 'running' && tx.policy.onCrash === 'resume') {
-        const units = Object.fromEntries([...this.units].filter(([, u]) => !u.removed).map(([n, u]) => [n, u.next ?? u.spec]));
-        for (const [name, def] of Object.entries(tx.after)) {
-          if (def) units[name] = def;
-          else delete units[name];
-        }
-        const desired: SystemSpec = { manager: this.manager!, units, files: tx.specFile ? [tx.specFile] : [] };
-        const p = this.plan(desired);
-        this.install(desired, p);
+        const p = this.overlay(tx.after, tx.specFile);
         const results = await this.runJournaled(tx.id, 'apply', p.anchors, journal);
         const failed = results.some((r) => r.result !== 'done' && tx.jobs.some((j) => j.unit === r.unit));
         if (!failed) return journal.setResult(tx.id, 'committed');
@@ -482,7 +542,7 @@ export class Daemon {
   }
 
   /** What the journal keeps of an apply: the touched units before and after, the active set, the planned jobs. */
-  private txPlan(desired: SystemSpec, p: Plan, rollback: boolean): TxPlan {
+  private txPlan(desired: SystemSpec, p: Plan, policy: Pick<TxPolicy, 'rollback' | 'onCrash'>): TxPlan {
     const touched = [...p.added, ...p.changed.map((c) => c.unit), ...p.removed];
     const hash = createHash('sha256');
     for (const name of Object.keys(desired.units).sort()) hash.update(`${name}\0${configHash(desired.units[name])}\0`);
@@ -491,7 +551,7 @@ export class Daemon {
       reverts: null,
       specFile: desired.files[0] ?? null,
       specHash: hash.digest('hex').slice(0, 16),
-      policy: { onCrash: desired.manager.OnCrash, timeoutMs: 0, strict: false, rollback },
+      policy: { ...policy, timeoutMs: 0, strict: false },
       before: Object.fromEntries(touched.map((n) => [n, this.units.get(n)?.spec ?? null])),
       after: Object.fromEntries(touched.map((n) => [n, desired.units[n] ?? null])),
       active: [...this.units.values()].filter((u) => running(u.active)).map((u) => u.name),

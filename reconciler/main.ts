@@ -94,7 +94,7 @@ async function main(): Promise<void> {
 
   const spec = process.env.SYSMASTER_SPEC;
   if (!previous && spec && fs.existsSync(spec)) {
-    const result = await d.apply(await loadSpec(spec)).catch((err: Error) => {
+    const result = await d.apply(await loadSpec(spec), undefined, { boot: true }).catch((err: Error) => {
       log(`cannot apply ${spec}: ${err.message}`);
       return null;
     });

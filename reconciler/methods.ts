@@ -118,6 +118,8 @@ export function methods(d: Daemon, hooks: Hooks): Record<string, Handler> {
 
     history: async () => (await journalOf(d)).list(),
 
+    rollback: (p, ctx) => d.revert(p.id === undefined || p.id === null ? null : Number(p.id), (progress) => ctx.emit(progress)),
+
     'show-transaction': async (p) => {
       const journal = await journalOf(d);
       const id = Number(p.id);

@@ -109,3 +109,23 @@ t.test('an apply cut by kill -9 is finished by the next core (OnCrash = "resume"
   t.same(r.units.map((u) => [u.name, u.active]), [['keep.service', 'active'], ['x1.service', 'active'], ['x2.service', 'active']], 'the post-state');
   t.equal(r.units[0].mainPid, r.keepPid, 'the untouched unit kept its PID');
 });
+
+t.test('sctl rollback reverts the last committed apply as a new transaction; only its units are touched', async (t) => {
+  const dir = scratch();
+  const mark = marker();
+  const svc = (name: string, word = name) => `[service.${name}]\nExecStart = ["/bin/sh", "-c", "echo ${word}; exec sleep ${mark}"]\n`;
+  const up = new Up(writeSpec(dir, [svc('keep'), svc('changed', 'old')].join('\n')), path.join(dir, 'state'));
+  t.teardown(() => up.stop());
+  await up.ready();
+  t.equal((await up.sctl('apply', '--yes', writeSpec(dir, [svc('keep'), svc('changed', 'new'), svc('added')].join('\n'), 'b.toml'))).code, 0);
+  const keepPid = (await up.json<{ name: string; mainPid: number }[]>('list-units', '--type=service')).find((u) => u.name === 'keep.service')!.mainPid;
+  const r = await up.sctl('rollback');
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /Reverted as transaction 3/);
+  const units = await up.json<{ name: string; active: string; mainPid: number }[]>('list-units', '--type=service');
+  t.same(units.map((u) => [u.name, u.active]), [['changed.service', 'active'], ['keep.service', 'active']], 'added is gone');
+  t.equal(units.find((u) => u.name === 'keep.service')!.mainPid, keepPid, 'untouched: same PID');
+  t.match((await up.sctl('cat', 'changed')).stdout, /echo old/, 'the earlier definition');
+  t.match((await up.json<unknown[]>('history'))[2], { id: 3, kind: 'rollback', reverts: 2, result: 'committed' });
+  t.equal((await up.sctl('rollback', '3')).code, 1, 'a rollback is not itself reverted this way');
+});
