@@ -84,7 +84,8 @@ ${node('never', open, marks.never)}
   `[service.deaf]
 Type = "notify"
 NotifyAccess = "main"
-TimeoutStartSec = "1s"
+# Long enough for the grandchild's Node cold start to send it even on a loaded machine; then it times out.
+TimeoutStartSec = "5s"
 ExecStart = ["/bin/sh", "-c", "/bin/sh -c '${process.execPath} ${bin('sysmaster')} notify --pid self READY=1; :'; exec sleep ${marks.deaf}"]
 `,
 ].filter(Boolean);
@@ -110,7 +111,7 @@ t.test('activating until READY=1', async (t) => {
   const held = ['smnotify', 'dgram', 'mainpid', ...(hasSystemdNotify ? ['sdnotify'] : [])];
   await up.waitFor(/\.service +\| inactive → activating/); // the spec is applied: every unit exists
   for (const u of held) await up.prop(u, 'ActiveState', (v) => v !== 'inactive');
-  // never and deaf time out after 1 s: the held ones are still waiting after that
+  // never times out after 1 s: the held ones are still waiting after that
   await up.prop('never', 'ActiveState', (v) => v === 'failed');
   for (const u of held) {
     t.match(await info(`${u}.service`), { active: 'activating', sub: 'start', mainPid: Number }, `${u} is activating`);
