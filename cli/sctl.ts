@@ -232,7 +232,8 @@ program
   .argument('<spec>')
   .option('-y, --yes', 'do not ask')
   .option('--no-rollback', 'on failure, leave the system as the failed transaction left it')
-  .action(async (spec: string, o: { yes?: boolean; rollback: boolean }) => {
+  .option('--wait', 'when another apply is running, queue behind it instead of being refused')
+  .action(async (spec: string, o: { yes?: boolean; rollback: boolean; wait?: boolean }) => {
     const file = path.resolve(spec);
     const p = (await rpc('plan', { spec: file })) as Plan;
     if (!json()) out(renderPlan(p));
@@ -248,7 +249,7 @@ program
       }
     }
     // The key lets a retry after a core's death find this transaction instead of applying twice.
-    const r = (await rpc('apply', { spec: file, rollback: o.rollback, key: randomUUID() }, json() ? undefined : progress)) as ApplyResult;
+    const r = (await rpc('apply', { spec: file, rollback: o.rollback, wait: Boolean(o.wait), key: randomUUID() }, json() ? undefined : progress)) as ApplyResult;
     if (json()) out(JSON.stringify(r, null, 2));
     finishApply(r);
   });

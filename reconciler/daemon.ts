@@ -332,10 +332,18 @@ export class Daemon {
    * `boot`: the bring-up of a first start (`up`, init's --spec). Like systemd's boot it is finished, not undone: a
    * failed unit stays failed (no rollback), and a core that dies during it is followed by one that resumes it.
    */
-  async apply(desired: SystemSpec, onProgress?: (p: ApplyProgress) => void, opts: { rollback?: boolean; key?: string; boot?: boolean } = {}): Promise<ApplyResult> {
+  async apply(desired: SystemSpec, onProgress?: (p: ApplyProgress) => void, opts: { rollback?: boolean; key?: string; boot?: boolean; wait?: boolean } = {}): Promise<ApplyResult> {
     const retried = opts.key ? (await this.journal())?.byKey(opts.key) : null;
     if (retried) return this.outcomeOf(retried.id);
-    if (this.applying) throw new ControlError('EBUSY', 'another apply is running; try again when it has finished');
+    // One transaction at a time: refused, naming the running one, or (`--wait`) queued behind it.
+    while (this.applying) {
+      if (!opts.wait) {
+        const running = (await this.journal())?.unfinished();
+        const what = running ? `transaction ${running.id} (${running.specFile ?? 'no spec file'})` : 'another apply';
+        throw new ControlError('EBUSY', `${what} is running: wait for it (sctl history), or use --wait to queue behind it`);
+      }
+      await this.applying.catch(() => undefined);
+    }
     const policy = opts.boot ? { rollback: false, onCrash: 'resume' as const } : { rollback: opts.rollback ?? true, onCrash: desired.manager.OnCrash };
     const run = this.applyNow(desired, onProgress, policy, opts.key ?? null);
     this.applying = run;

@@ -112,7 +112,7 @@ export function methods(d: Daemon, hooks: Hooks): Record<string, Handler> {
 
     apply: async (p, ctx) => {
       const key = typeof p.key === 'string' && p.key ? p.key : undefined;
-      const result = await d.apply(await spec(p), (progress) => ctx.emit(progress), { rollback: p.rollback !== false, key });
+      const result = await d.apply(await spec(p), (progress) => ctx.emit(progress), { rollback: p.rollback !== false, key, wait: p.wait === true });
       return result;
     },
 

@@ -129,3 +129,26 @@ t.test('sctl rollback reverts the last committed apply as a new transaction; onl
   t.match((await up.json<unknown[]>('history'))[2], { id: 3, kind: 'rollback', reverts: 2, result: 'committed' });
   t.equal((await up.sctl('rollback', '3')).code, 1, 'a rollback is not itself reverted this way');
 });
+
+t.test('one apply at a time: a second is refused naming the running one, or queued with --wait', async (t) => {
+  const dir = scratch();
+  const mark = marker();
+  const gate = path.join(dir, 'gate');
+  const base = `[service.a]\nExecStart = ["/bin/sleep", "${mark}"]\n`;
+  const up = new Up(writeSpec(dir, base), path.join(dir, 'state'));
+  t.teardown(() => up.stop());
+  await up.ready();
+  const held = writeSpec(dir, `${base}\n[service.h]\nExecStartPre = ["/bin/sh", "-c", "while [ ! -e ${gate} ]; do sleep 0.02; done"]\nExecStart = ["/bin/sleep", "${mark}"]\n`, 'held.toml');
+  const first = up.sctl('apply', '--yes', held);
+  await up.waitFor(/h\.service +\| inactive → activating \(start-pre\)/);
+  const other = writeSpec(dir, `${base}\n[service.h]\nExecStart = ["/bin/sleep", "${mark}"]\n\n[service.w]\nExecStart = ["/bin/sleep", "${mark}"]\n`, 'other.toml');
+  const refused = await up.sctl('apply', '--yes', other);
+  t.equal(refused.code, 1);
+  t.match(refused.stderr, new RegExp(`transaction 2 \\(${held.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\) is running`));
+  const queued = up.sctl('apply', '--yes', '--wait', other);
+  await new Promise((r) => setTimeout(r, 300));
+  fs.writeFileSync(gate, '');
+  t.equal((await first).code, 0);
+  t.equal((await queued).code, 0, 'the queued one ran after it');
+  t.same((await up.json<{ id: number; result: string }[]>('history')).map((h) => [h.id, h.result]), [[1, 'committed'], [2, 'committed'], [3, 'committed']]);
+});
