@@ -84,7 +84,7 @@ t.test('a stop timeout that expires during the downtime escalates to SIGKILL aft
       dir,
       `[service.stubborn]
 ExecStart = ["/bin/sh", "-c", "trap '' TERM; exec sleep ${mark}"]
-TimeoutStopSec = "1s"
+TimeoutStopSec = "3s"
 `,
     ),
     path.join(dir, 'state'),
@@ -93,8 +93,9 @@ TimeoutStopSec = "1s"
   await up.ready();
   const pid = Number(await up.until('stubborn', 'MainPID', (v) => Number(v) > 0));
   t.equal((await up.sctl('stop', '--no-block', 'stubborn')).code, 0);
-  await up.until('stubborn', 'SubState', (v) => v === 'stop-sigterm');
-  await killCore(up, async () => void (await sleep(1500))); // the deadline passes while no core runs
+  // Polled over the socket (no CLI start per poll): the core must be stopped well before the deadline.
+  await up.prop('stubborn', 'SubState', (v) => v === 'stop-sigterm');
+  await killCore(up, async () => void (await sleep(3500))); // the deadline passes while no core runs
   t.equal(await up.until('stubborn', 'ActiveState', (v) => v === 'failed'), 'failed', 'the overdue timeout fired');
   t.equal(await up.until('stubborn', 'Result', () => true), 'timeout');
   t.notOk(fs.existsSync(`/proc/${pid}`) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')), 'killed');
