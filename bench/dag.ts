@@ -11,6 +11,16 @@ export interface DagOptions {
   marker: string;
 }
 
+/** The DAG the benchmarks run, sized by BENCH_LAYERS and BENCH_WIDTH, Type=notify via systemd-notify. */
+export function dagOptions(marker: string): DagOptions {
+  return {
+    layers: Number(process.env.BENCH_LAYERS ?? 10),
+    width: Number(process.env.BENCH_WIDTH ?? 30),
+    ready: 'systemd-notify --ready',
+    marker,
+  };
+}
+
 export function dagNames(o: DagOptions): string[][] {
   return Array.from({ length: o.layers }, (_, l) => Array.from({ length: o.width }, (_, i) => `l${l}u${i}`));
 }

@@ -11,17 +11,12 @@ import { fileURLToPath } from 'node:url';
 import { call } from '../reconciler/client.js';
 import type { UnitInfo } from '../reconciler/view.js';
 import { pidsWith } from '../test/integration/harness.js';
-import { dagSpec, type DagOptions } from './dag.js';
+import { dagOptions, dagSpec } from './dag.js';
 import { stateTmp } from './dirs.js';
 import { cpuSeconds, median, memory, peakRss, percentile, range } from './stats.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const opts: DagOptions = {
-  layers: Number(process.env.BENCH_LAYERS ?? 10),
-  width: Number(process.env.BENCH_WIDTH ?? 30),
-  ready: 'systemd-notify --ready',
-  marker: '3600.778',
-};
+const opts = dagOptions('3600.778');
 const rounds = Number(process.env.BENCH_ROUNDS ?? 20);
 const units = opts.layers * opts.width;
 const sctl = path.join(root, 'bin/sctl.js');

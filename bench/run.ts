@@ -5,17 +5,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { dagSpec, payload, type DagOptions } from './dag.js';
+import { dagOptions, dagSpec, payload } from './dag.js';
 import { stateTmp } from './dirs.js';
 import { cpuSeconds, median, peakRss, range } from './stats.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const opts: DagOptions = {
-  layers: Number(process.env.BENCH_LAYERS ?? 10),
-  width: Number(process.env.BENCH_WIDTH ?? 30),
-  ready: 'systemd-notify --ready',
-  marker: '3600.777',
-};
+const opts = dagOptions('3600.777');
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 const units = opts.layers * opts.width;
 

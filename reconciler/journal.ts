@@ -87,7 +87,7 @@ export class Journal {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     const db = await openDatabase(file);
     db.run(`CREATE TABLE IF NOT EXISTS tx (id INTEGER PRIMARY KEY, start INTEGER NOT NULL, end INTEGER,
-        result TEXT NOT NULL, plan TEXT NOT NULL);
+        result TEXT NOT NULL, plan TEXT NOT NULL, key TEXT);
       CREATE TABLE IF NOT EXISTS savepoints (tx INTEGER NOT NULL, seq INTEGER NOT NULL, phase TEXT NOT NULL,
         unit TEXT NOT NULL, type TEXT NOT NULL, result TEXT NOT NULL, time INTEGER NOT NULL, PRIMARY KEY (tx, seq));
       CREATE TABLE IF NOT EXISTS errors (tx INTEGER NOT NULL, time INTEGER NOT NULL, message TEXT NOT NULL);`);
@@ -97,7 +97,7 @@ export class Journal {
   /** Record a new transaction, durably, before it changes anything. Returns its id. */
   begin(plan: TxPlan, now = Date.now()): number {
     const id = (rows<{ id: number | null }>(this.db, 'SELECT max(id) AS id FROM tx')[0].id ?? 0) + 1;
-    this.write(() => this.db.run('INSERT INTO tx VALUES (?, ?, NULL, ?, ?)', [id, now, 'running', encode(plan)]));
+    this.write(() => this.db.run('INSERT INTO tx VALUES (?, ?, NULL, ?, ?, ?)', [id, now, 'running', encode(plan), plan.key ?? null]));
     return id;
   }
 
@@ -136,8 +136,8 @@ export class Journal {
 
   /** The transaction a client's request with `key` started, if any. */
   byKey(key: string): Tx | null {
-    const found = this.list().reverse().find((t) => this.get(t.id)?.key === key);
-    return found ? this.get(found.id) : null;
+    const r = rows<{ id: number }>(this.db, 'SELECT id FROM tx WHERE key = ? ORDER BY id DESC LIMIT 1', [key])[0];
+    return r ? this.get(r.id) : null;
   }
 
   /** The transaction a dead core left running or rolling back, if any (one at a time: at most one). */
@@ -148,8 +148,9 @@ export class Journal {
 
   /** The newest committed apply that has not been rolled back since, for `sctl rollback` without an id. */
   lastCommitted(): Tx | null {
-    const reverted = new Set(this.list().filter((t) => t.kind === 'rollback' && t.result === 'committed').map((t) => t.reverts));
-    const last = this.list().reverse().find((t) => t.result === 'committed' && t.kind === 'apply' && !reverted.has(t.id));
+    const all = this.list();
+    const reverted = new Set(all.filter((t) => t.kind === 'rollback' && t.result === 'committed').map((t) => t.reverts));
+    const last = all.reverse().find((t) => t.result === 'committed' && t.kind === 'apply' && !reverted.has(t.id));
     return last ? this.get(last.id) : null;
   }
 
