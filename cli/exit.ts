@@ -9,6 +9,7 @@ export const EXIT = {
   notActive: 3, // is-active, status: the unit is not active
   noUnit: 4, // status: no such unit
   notLoaded: 5, // start/stop/...: no such unit
+  interrupted: 130, // Ctrl-C (128 + SIGINT), as shells report it
 } as const;
 
 /** The one place errors become messages and exit codes. */

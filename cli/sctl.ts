@@ -5,9 +5,10 @@ import { randomUUID } from 'node:crypto';
 import type { Savepoint, Tx, TxSummary } from '../reconciler/journal.js';
 import { Command, Option } from 'commander';
 import { call } from '../reconciler/client.js';
+import { parseDuration } from '../specs/duration.js';
 import { statePaths, stateDir } from '../reconciler/paths.js';
 import type { Plan } from '../reconciler/plan.js';
-import type { ApplyProgress, ApplyResult } from '../reconciler/daemon.js';
+import type { ApplyProgress, ApplyResult } from '../reconciler/apply.js';
 import type { LogRecord } from '../reconciler/logs.js';
 import { formatValue, type UnitInfo, type UnitStatus } from '../reconciler/view.js';
 import { EXIT, fail } from './exit.js';
@@ -231,10 +232,22 @@ program
   .description('make the running system match SPEC: shows the plan, asks, then runs it as one transaction')
   .argument('<spec>')
   .option('-y, --yes', 'do not ask')
+  .option('--timeout <duration>', 'fail (and roll back) if the jobs are not done by then: 90s, 5min, infinity', '5min')
+  .option('--strict', 'a failed Wants= dependency fails the transaction too')
   .option('--no-rollback', 'on failure, leave the system as the failed transaction left it')
   .option('--wait', 'when another apply is running, queue behind it instead of being refused')
-  .action(async (spec: string, o: { yes?: boolean; rollback: boolean; wait?: boolean }) => {
+  .addHelpText(
+    'after',
+    `
+The transaction commits when every job is done. It fails when a required job fails, when it runs past --timeout,
+or on Ctrl-C; then it is rolled back: units it started are stopped, changed units get their old definitions, units
+it stopped or removed come back (docs/transactions.md). A second Ctrl-C leaves the rollback running in the manager.
+
+Exit: 0 committed (or nothing to do); 1 failed (rolled back, or left as it was with --no-rollback); 130 interrupted.`,
+  )
+  .action(async (spec: string, o: { yes?: boolean; rollback: boolean; wait?: boolean; strict?: boolean; timeout: string }) => {
     const file = path.resolve(spec);
+    const timeout = timeoutMs(o.timeout);
     const p = (await rpc('plan', { spec: file })) as Plan;
     if (!json()) out(renderPlan(p));
     if (p.error) process.exit(EXIT.failure);
@@ -248,10 +261,20 @@ program
         process.exit(EXIT.failure);
       }
     }
-    // The key lets a retry after a core's death find this transaction instead of applying twice.
-    const r = (await rpc('apply', { spec: file, rollback: o.rollback, wait: Boolean(o.wait), key: randomUUID() }, json() ? undefined : progress)) as ApplyResult;
+    // The key lets a retry after a core's death find this transaction instead of applying twice, and Ctrl-C name it.
+    const key = randomUUID();
+    let interrupted = false;
+    process.on('SIGINT', () => {
+      if (interrupted) process.exit(EXIT.interrupted);
+      interrupted = true;
+      process.stderr.write('\nInterrupted: rolling back (Ctrl-C again to leave it to the manager)...\n');
+      call(sock(), 'abort', { key }).catch((err: Error) => process.stderr.write(`${err.message}\n`));
+    });
+    const params = { spec: file, rollback: o.rollback, wait: Boolean(o.wait), strict: Boolean(o.strict), timeout, key };
+    const r = (await rpc('apply', params, json() ? undefined : progress)) as ApplyResult;
     if (json()) out(JSON.stringify(r, null, 2));
     finishApply(r);
+    if (interrupted) process.exit(EXIT.interrupted);
   });
 
 program
@@ -354,18 +377,38 @@ function renderPlan(p: Plan): string {
   return lines.join('\n');
 }
 
+/** Live progress on stderr: on a terminal one line, rewritten (failures stay); elsewhere a line per job. */
 function progress(e: unknown): void {
   const p = e as ApplyProgress;
+  const tty = process.stderr.isTTY;
   const mark = p.result === 'done' ? c.green('✓') : c.red('✗');
-  process.stderr.write(`[${p.done}/${p.total}] ${mark} ${p.type} ${p.unit}${p.result === 'done' ? '' : ` (${p.result})`}\n`);
+  const phase = p.phase === 'rollback' ? `${c.yellow('rollback')} ` : '';
+  const line = `${phase}[${p.done}/${p.total}] ${mark} ${p.type} ${p.unit}${p.result === 'done' ? '' : ` (${p.result})`}`;
+  const now = p.running.length ? c.dim(`  running: ${p.running.join(', ')}`) : '';
+  if (!tty) return void process.stderr.write(line + '\n');
+  process.stderr.write(`\r\x1b[K${line}${p.result === 'done' ? now : '\n'}`);
+  if (p.done === p.total) process.stderr.write('\r\x1b[K' + (p.result === 'done' ? line + '\n' : ''));
+}
+
+/** --timeout: a systemd time span; 0 or infinity: none. */
+function timeoutMs(text: string): number {
+  try {
+    const ms = parseDuration(text);
+    return Number.isFinite(ms) ? ms : 0;
+  } catch {
+    fail(new Error(`--timeout: cannot read "${text}" as a duration: use 90s, 5min, 1h or infinity`));
+  }
 }
 
 function finishApply(r: ApplyResult): void {
   if (!json()) {
     const failed = r.results.filter((x) => x.result !== 'done');
-    out(r.ok ? `Applied: ${r.results.length} jobs done.` : `Apply failed: ${failed.map((f) => `${f.type} ${f.unit} (${f.result})`).join(', ')}`);
+    const what = [r.reason, ...failed.map((f) => `${f.type} ${f.unit} (${f.result})`)].filter(Boolean);
+    out(r.ok ? `Applied: ${r.results.length} jobs done.` : `Apply failed: ${what.join(', ')}`);
     if (r.rolledBack !== undefined) {
+      const undone = (r.rollback ?? []).map((j) => `${j.type} ${j.unit}${j.result === 'done' ? '' : ` (${j.result})`}`);
       out(r.rolledBack ? `Rolled back: transaction ${r.transaction} undone, the system is as it was.` : `Rollback failed: see sctl show-transaction ${r.transaction}.`);
+      if (undone.length) out(`  Rollback jobs: ${undone.join(', ')}`);
     }
   }
   if (!r.ok) process.exit(EXIT.failure);

@@ -34,7 +34,8 @@ export interface Core {
 export async function startCore(opts: CoreOptions): Promise<Core> {
   const paths = statePaths(opts.stateDir);
   const daemon = new Daemon(paths, process.env, opts.store, opts.owner, opts.sink ?? null);
-  daemon.journalFile = journalFile(opts.stateDir);
+  daemon.transactions.file = journalFile(opts.stateDir);
+  daemon.transactions.volatile = process.env.SYSMASTER_JOURNAL === 'volatile';
   const gone = opts.state ? daemon.restore(opts.state) : [];
   const reaper = new Reaper();
   reaper.on('exit', (info) => daemon.effects.reaped(info));

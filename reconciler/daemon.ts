@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { createActor, type AnyActorRef, type AnyStateMachine, type Snapshot } from 'xstate';
 import type { ActiveState, UnitContextBase } from '../machines/types.js';
@@ -10,12 +9,12 @@ import { buildAtomGraph } from '../units/atoms.js';
 import { typeOfUnit } from '../units/index.js';
 import type { UnitType } from '../units/types.js';
 import { failedCondition } from './conditions.js';
+import { Transactions } from './apply.js';
 import { Effects } from './effects.js';
 import { LogStore, type LogRecord } from './logs.js';
 import type { StatePaths } from './paths.js';
-import { configHash, isEmpty, plan as makePlan, type Plan } from './plan.js';
+import { configHash, plan as makePlan, type Plan } from './plan.js';
 import { ControlError } from './protocol.js';
-import type { Definitions, Journal, TxPlan, TxPolicy } from './journal.js';
 import { Requests } from './requests.js';
 import type { ActorRow, CoreState, StateChange, StateStore, UnitDef } from './state.js';
 
@@ -47,23 +46,6 @@ export interface Unit {
 
 export type UnitContext = UnitContextBase & Record<string, unknown>;
 
-export interface ApplyProgress {
-  done: number;
-  total: number;
-  unit: string;
-  type: JobType;
-  result: JobResult;
-}
-
-export interface ApplyResult {
-  plan: Plan;
-  transaction: number | null;
-  results: { unit: string; type: JobType; result: JobResult }[];
-  ok: boolean;
-  /** After a failure: whether the rollback put everything back (absent when none ran). */
-  rolledBack?: boolean;
-}
-
 /**
  * The core: one actor per unit, the job engine, and the single choke point (unitNotify) through which every public
  * state change flows.
@@ -73,13 +55,12 @@ export class Daemon {
   readonly logs: LogStore;
   readonly engine: Engine;
   readonly effects: Effects;
+  /** Whole-system transactions: apply, rollback, and what a dead core left open (apply.ts). */
+  readonly transactions = new Transactions(this);
   /** The spec file last applied: daemon-reload and SIGHUP re-read it. */
   specFile: string | null = null;
-  /** Where the transaction journal is (set by startCore): every apply that changes something is recorded there. */
-  journalFile: string | null = null;
   /** The [manager] settings of the spec in force. */
   manager: ManagerConfig | null = null;
-  private journalOpen: Promise<Journal> | null = null;
   /** The highest exit from init whose effect is in the state (exactly-once delivery). */
   eventSeq = 0;
   private pending: NodeJS.Timeout | NodeJS.Immediate | null = null;
@@ -96,7 +77,6 @@ export class Daemon {
   private graph = buildAtomGraph({});
   private jobListeners = new Set<(job: Job, result: JobResult) => void>();
   private changeListeners = new Set<(u: Unit) => void>();
-  private applying: Promise<unknown> | null = null;
   private machines = new Map<UnitType, AnyStateMachine>();
   private byActor = new WeakMap<AnyActorRef, Unit>();
 
@@ -325,250 +305,6 @@ export class Daemon {
   }
 
   /**
-   * Bring the system to `desired`: install the definitions, then run the plan's jobs as one transaction.
-   * A plan that cannot be built changes nothing. One apply at a time.
-   */
-  /**
-   * `boot`: the bring-up of a first start (`up`, init's --spec). Like systemd's boot it is finished, not undone: a
-   * failed unit stays failed (no rollback), and a core that dies during it is followed by one that resumes it.
-   */
-  async apply(desired: SystemSpec, onProgress?: (p: ApplyProgress) => void, opts: { rollback?: boolean; key?: string; boot?: boolean; wait?: boolean } = {}): Promise<ApplyResult> {
-    const retried = opts.key ? (await this.journal())?.byKey(opts.key) : null;
-    if (retried) return this.outcomeOf(retried.id);
-    // One transaction at a time: refused, naming the running one, or (`--wait`) queued behind it.
-    while (this.applying) {
-      if (!opts.wait) {
-        const running = (await this.journal())?.unfinished();
-        const what = running ? `transaction ${running.id} (${running.specFile ?? 'no spec file'})` : 'another apply';
-        throw new ControlError('EBUSY', `${what} is running: wait for it (sctl history), or use --wait to queue behind it`);
-      }
-      await this.applying.catch(() => undefined);
-    }
-    const policy = opts.boot ? { rollback: false, onCrash: 'resume' as const } : { rollback: opts.rollback ?? true, onCrash: desired.manager.OnCrash };
-    const run = this.applyNow(desired, onProgress, policy, opts.key ?? null);
-    this.applying = run;
-    try {
-      return await run;
-    } finally {
-      this.applying = null;
-    }
-  }
-
-  /**
-   * The outcome of a transaction a dead core started for a request sent again: once it is resolved
-   * (resolveUnfinished), what it came to.
-   */
-  private async outcomeOf(id: number): Promise<ApplyResult> {
-    const journal = (await this.journal())!;
-    const open = () => ['running', 'rolling-back'].includes(journal.get(id)!.result);
-    while (open()) await (this.applying?.catch(() => undefined) ?? new Promise((r) => setTimeout(r, 50)));
-    const tx = journal.get(id)!;
-    const results = journal.savepoints(id).filter((s) => s.phase === 'apply').map(({ unit, type, result }) => ({ unit, type, result }));
-    const empty = { added: [], removed: [], changed: [], anchors: [], jobs: tx.jobs } as unknown as Plan;
-    const rolledBack = tx.result === 'rolled-back' ? true : tx.result === 'failed-rollback' ? false : undefined;
-    return { plan: empty, transaction: id, results, ok: tx.result === 'committed', ...(rolledBack !== undefined && { rolledBack }) };
-  }
-
-  private async applyNow(
-    desired: SystemSpec,
-    onProgress: ((p: ApplyProgress) => void) | undefined,
-    policy: Pick<TxPolicy, 'rollback' | 'onCrash'>,
-    key: string | null,
-  ): Promise<ApplyResult> {
-    const rollback = policy.rollback;
-    const p = this.plan(desired);
-    if (p.error) throw new ControlError(p.error.code, p.error.message, p);
-    if (isEmpty(p)) {
-      this.install(desired, p);
-      return { plan: p, transaction: null, results: [], ok: true };
-    }
-    // Recorded before anything changes: what was in force, and what this installs (docs/transactions.md).
-    const journal = await this.journal();
-    const recorded = { ...this.txPlan(desired, p, policy), key };
-    const record = journal?.begin(recorded);
-    this.install(desired, p);
-    const tx = this.enqueueChecked(p.anchors, 'replace');
-    let done = 0;
-    const total = tx.jobs.length;
-    const stop = this.onJob((job, result) => {
-      if (job.transaction !== tx.id) return;
-      if (record) journal!.savepoint(record, { phase: 'apply', unit: job.unit, type: job.type, result, time: this.now() });
-      onProgress?.({ done: ++done, total, unit: job.unit, type: job.type, result });
-    });
-    try {
-      const out = await this.engine.wait(tx.id);
-      const ok = out.results.every((r) => r.result === 'done' || !tx.jobs.find((j) => j.unit === r.unit)?.matters);
-      if (record) {
-        for (const r of out.results.filter((x) => x.result !== 'done')) journal!.error(record, `${r.type} ${r.unit}: ${r.result}`);
-        if (ok || !rollback) journal!.setResult(record, ok ? 'committed' : 'failed');
-        else {
-          journal!.setResult(record, 'rolling-back');
-          const back = await this.rollBack(record, recorded, journal!);
-          journal!.setResult(record, back ? 'rolled-back' : 'failed-rollback');
-          return { plan: p, transaction: record, results: out.results, ok, rolledBack: back };
-        }
-      }
-      return { plan: p, transaction: record ?? tx.id, results: out.results, ok };
-    } finally {
-      stop();
-    }
-  }
-
-  /**
-   * Put back what a failed transaction found (docs/transactions.md, Rollback): its touched units get their earlier
-   * definitions (an added one goes, a removed one returns), and every unit runs exactly when it ran before. Computed
-   * from the difference, not replayed; journaled with savepoints of its own. True when every job of it succeeded.
-   */
-  private async rollBack(record: number, was: Pick<TxPlan, 'before' | 'active' | 'specBefore'>, journal: Journal, how: { phase: 'apply' | 'rollback'; only?: Set<string> } = { phase: 'rollback' }): Promise<boolean> {
-    const p = this.overlay(was.before, was.specBefore);
-    const active = new Set(was.active);
-    const anchors: { unit: string; type: JobType }[] = [];
-    for (const [name, u] of this.units) {
-      if (how.only && !how.only.has(name)) continue;
-      const restart = p.changed.some((c) => c.unit === name && c.restart);
-      if (u.removed || !active.has(name)) {
-        if (running(u.active)) anchors.push({ unit: name, type: 'stop' });
-      } else if (!running(u.active)) anchors.push({ unit: name, type: 'start' });
-      else if (restart) anchors.push({ unit: name, type: 'restart' });
-    }
-    const results = await this.runJournaled(record, how.phase, anchors, journal);
-    return results.every((r) => r.result === 'done');
-  }
-
-  /**
-   * `sctl rollback [ID]`: revert a committed apply (the newest not yet reverted by default) as a new transaction.
-   * The units it touched get their earlier definitions and run exactly when they ran before it; no other unit is
-   * touched. If that fails, the new transaction is itself rolled back.
-   */
-  async revert(id: number | null, onProgress?: (p: ApplyProgress) => void): Promise<ApplyResult> {
-    if (this.applying) throw new ControlError('EBUSY', 'another apply is running; try again when it has finished');
-    const run = (async (): Promise<ApplyResult> => {
-      const journal = await this.journal();
-      if (!journal) throw new ControlError('ENOJOURNAL', 'this manager keeps no transaction journal');
-      const target = id === null ? journal.lastCommitted() : journal.get(id);
-      if (!target || target.kind !== 'apply' || target.result !== 'committed') {
-        throw new ControlError('ENOTRANSACTION', id === null ? 'No committed apply to roll back (sctl history lists them).' : `Transaction ${id} is not a committed apply (sctl history lists them).`);
-      }
-      const touched = new Set(Object.keys(target.before));
-      const now: TxPlan = {
-        kind: 'rollback',
-        reverts: target.id,
-        specFile: target.specBefore,
-        specHash: target.specHash,
-        policy: { ...target.policy, rollback: true },
-        before: Object.fromEntries([...touched].map((n) => [n, this.units.get(n)?.spec ?? null])),
-        after: target.before,
-        active: [...this.units.values()].filter((u) => running(u.active)).map((u) => u.name),
-        specBefore: this.specFile,
-        jobs: [],
-      };
-      const record = journal.begin(now);
-      const stop = this.onJob((job, result) => onProgress?.({ done: 0, total: 0, unit: job.unit, type: job.type, result }));
-      try {
-        const ok = await this.rollBack(record, target, journal, { phase: 'apply', only: touched });
-        if (ok) journal.setResult(record, 'committed');
-        else {
-          journal.setResult(record, 'rolling-back');
-          journal.setResult(record, (await this.rollBack(record, now, journal)) ? 'rolled-back' : 'failed-rollback');
-        }
-        return this.outcomeOf(record);
-      } finally {
-        stop();
-      }
-    })();
-    this.applying = run;
-    try {
-      return await run;
-    } finally {
-      this.applying = null;
-    }
-  }
-
-  /** Install the definitions in force with `defs` laid over them (null: the unit goes); returns the plan of it. */
-  private overlay(defs: Definitions, specFile: string | null): Plan {
-    const units = Object.fromEntries([...this.units].filter(([, u]) => !u.removed).map(([n, u]) => [n, u.next ?? u.spec]));
-    for (const [name, def] of Object.entries(defs)) {
-      if (def) units[name] = def;
-      else delete units[name];
-    }
-    const desired: SystemSpec = { manager: this.manager!, units, files: specFile ? [specFile] : [] };
-    const p = this.plan(desired);
-    this.install(desired, p);
-    return p;
-  }
-
-  /** Jobs for `anchors` as one engine transaction, each completed job a savepoint of journal transaction `record`. */
-  private async runJournaled(record: number, phase: 'apply' | 'rollback', anchors: { unit: string; type: JobType }[], journal: Journal) {
-    if (!anchors.length) return [];
-    const tx = this.enqueueChecked(anchors, 'replace');
-    const stop = this.onJob((job, result) => {
-      if (job.transaction === tx.id) journal.savepoint(record, { phase, unit: job.unit, type: job.type, result, time: this.now() });
-    });
-    try {
-      const out = await this.engine.wait(tx.id);
-      for (const r of out.results.filter((x) => x.result !== 'done')) journal.error(record, `${phase}: ${r.type} ${r.unit}: ${r.result}`);
-      return out.results;
-    } finally {
-      stop();
-    }
-  }
-
-  /**
-   * A transaction a dead core left unfinished, resolved by its policy once the units are taken over
-   * (docs/transactions.md): a rollback under way carries on; a running apply is rolled back, or with
-   * OnCrash=resume finished. Either way the system ends in the pre-state or the post-state, never a mixture.
-   */
-  async resolveUnfinished(): Promise<void> {
-    const journal = await this.journal();
-    const tx = journal?.unfinished();
-    if (!journal || !tx || this.applying) return;
-    this.note(`transaction ${tx.id} was left ${tx.result} by the previous core: ${tx.result === 'running' && tx.policy.onCrash === 'resume' ? 'resuming it' : 'rolling it back'}`);
-    const run = (async () => {
-      if (tx.result === 'running' && tx.policy.onCrash === 'resume') {
-        const p = this.overlay(tx.after, tx.specFile);
-        const results = await this.runJournaled(tx.id, 'apply', p.anchors, journal);
-        const failed = results.some((r) => r.result !== 'done' && tx.jobs.some((j) => j.unit === r.unit));
-        if (!failed) return journal.setResult(tx.id, 'committed');
-        if (!tx.policy.rollback) return journal.setResult(tx.id, 'failed');
-      }
-      journal.setResult(tx.id, 'rolling-back');
-      journal.setResult(tx.id, (await this.rollBack(tx.id, tx, journal)) ? 'rolled-back' : 'failed-rollback');
-    })();
-    this.applying = run;
-    try {
-      await run;
-    } finally {
-      this.applying = null;
-    }
-  }
-
-  /** The journal, opened on first use: a core taking over does not pay for it. */
-  journal(): Promise<Journal | null> {
-    if (!this.journalFile) return Promise.resolve(null);
-    this.journalOpen ??= import('./journal.js').then((m) => m.Journal.open(this.journalFile!));
-    return this.journalOpen;
-  }
-
-  /** What the journal keeps of an apply: the touched units before and after, the active set, the planned jobs. */
-  private txPlan(desired: SystemSpec, p: Plan, policy: Pick<TxPolicy, 'rollback' | 'onCrash'>): TxPlan {
-    const touched = [...p.added, ...p.changed.map((c) => c.unit), ...p.removed];
-    const hash = createHash('sha256');
-    for (const name of Object.keys(desired.units).sort()) hash.update(`${name}\0${configHash(desired.units[name])}\0`);
-    return {
-      kind: 'apply',
-      reverts: null,
-      specFile: desired.files[0] ?? null,
-      specHash: hash.digest('hex').slice(0, 16),
-      policy: { ...policy, timeoutMs: 0, strict: false },
-      before: Object.fromEntries(touched.map((n) => [n, this.units.get(n)?.spec ?? null])),
-      after: Object.fromEntries(touched.map((n) => [n, desired.units[n] ?? null])),
-      active: [...this.units.values()].filter((u) => running(u.active)).map((u) => u.name),
-      specBefore: this.specFile,
-      jobs: p.jobs.map((j) => ({ unit: j.unit, type: j.type })),
-    };
-  }
-
-  /**
    * Run jobs for units (sctl start/stop/...): resolves with each job's result. A `key` names the client's request:
    * the same key again (a retry after the core died) gets the first request's jobs, never new ones (requests.ts).
    */
@@ -595,7 +331,7 @@ export class Daemon {
     return () => this.jobListeners.delete(fn);
   }
 
-  private enqueueChecked(anchors: { unit: string; type: JobType }[], mode: JobMode) {
+  enqueueChecked(anchors: { unit: string; type: JobType }[], mode: JobMode) {
     try {
       return this.engine.enqueue(anchors, mode);
     } catch (err) {
@@ -605,7 +341,7 @@ export class Daemon {
   }
 
   /** Put the plan's definitions in place. Running units that must restart get theirs at their next start. */
-  private install(desired: SystemSpec, p: Plan): void {
+  install(desired: SystemSpec, p: Plan): void {
     this.specFile = desired.files[0] ?? null;
     this.manager = desired.manager;
     for (const name of p.added) this.units.set(name, this.create(desired.units[name]));
@@ -825,8 +561,5 @@ export class Daemon {
 
 /** The pause after a save, in multiples of how long it took (see schedule()). */
 const SAVE_GAP = 3;
-
-/** Running, or on its way to it: what "was active" means for a rollback. */
-const running = (s: ActiveState) => s === 'active' || s === 'activating' || s === 'reloading';
 
 const pidOf = (v: unknown): number | null => (typeof v === 'number' && v > 0 ? v : null);

@@ -81,17 +81,19 @@ export class Journal {
   private constructor(
     private readonly db: Database,
     readonly file: string,
+    private readonly durable: boolean,
   ) {}
 
-  static async open(file: string): Promise<Journal> {
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    const db = await openDatabase(file);
+  /** `durable` false keeps it in memory only (SYSMASTER_JOURNAL=volatile): nothing survives the core. */
+  static async open(file: string, durable = true): Promise<Journal> {
+    if (durable) fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    const db = await openDatabase(durable ? file : null);
     db.run(`CREATE TABLE IF NOT EXISTS tx (id INTEGER PRIMARY KEY, start INTEGER NOT NULL, end INTEGER,
         result TEXT NOT NULL, plan TEXT NOT NULL, key TEXT);
       CREATE TABLE IF NOT EXISTS savepoints (tx INTEGER NOT NULL, seq INTEGER NOT NULL, phase TEXT NOT NULL,
         unit TEXT NOT NULL, type TEXT NOT NULL, result TEXT NOT NULL, time INTEGER NOT NULL, PRIMARY KEY (tx, seq));
       CREATE TABLE IF NOT EXISTS errors (tx INTEGER NOT NULL, time INTEGER NOT NULL, message TEXT NOT NULL);`);
-    return new Journal(db, file);
+    return new Journal(db, file, durable);
   }
 
   /** Record a new transaction, durably, before it changes anything. Returns its id. */
@@ -212,6 +214,6 @@ export class Journal {
       this.db.run('ROLLBACK');
       throw err;
     }
-    writeAtomic(this.file, this.db.export(), true);
+    if (this.durable) writeAtomic(this.file, this.db.export(), true);
   }
 }

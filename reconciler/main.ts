@@ -67,12 +67,12 @@ async function main(): Promise<void> {
         // Pids the snapshot names that died with no exit for us (reaped by a core that died before saving it).
         for (const g of gone) d.lostProcess(g.unit, g.pid);
         // With every unit taken over and its downtime events applied: an apply the dead core left open.
-        void d.resolveUnfinished().catch((err: Error) => log(`cannot resolve the unfinished transaction: ${err.message}`));
+        void d.transactions.resolveUnfinished().catch((err: Error) => log(`cannot resolve the unfinished transaction: ${err.message}`));
       }
     } else if (m.type === 'shutdown') void shutdown(0);
     else if (m.type === 'reload' && d.specFile) {
       void loadSpec(d.specFile)
-        .then((spec) => d.apply(spec))
+        .then((spec) => d.transactions.apply(spec))
         .catch((err: Error) => log(`reload failed: ${err.message}`));
     } else if (m.type === 'ctrl-alt-del') log('ctrl-alt-del: no ctrl-alt-del.target yet, ignored');
   });
@@ -94,7 +94,7 @@ async function main(): Promise<void> {
 
   const spec = process.env.SYSMASTER_SPEC;
   if (!previous && spec && fs.existsSync(spec)) {
-    const result = await d.apply(await loadSpec(spec), undefined, { boot: true }).catch((err: Error) => {
+    const result = await d.transactions.apply(await loadSpec(spec), undefined, { boot: true }).catch((err: Error) => {
       log(`cannot apply ${spec}: ${err.message}`);
       return null;
     });

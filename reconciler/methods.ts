@@ -112,13 +112,26 @@ export function methods(d: Daemon, hooks: Hooks): Record<string, Handler> {
 
     apply: async (p, ctx) => {
       const key = typeof p.key === 'string' && p.key ? p.key : undefined;
-      const result = await d.apply(await spec(p), (progress) => ctx.emit(progress), { rollback: p.rollback !== false, key, wait: p.wait === true });
-      return result;
+      const timeoutMs = p.timeout === undefined || p.timeout === null ? undefined : duration(p.timeout, 'timeout');
+      return d.transactions.apply(await spec(p), (progress) => ctx.emit(progress), {
+        rollback: p.rollback !== false,
+        key,
+        wait: p.wait === true,
+        strict: p.strict === true,
+        timeoutMs,
+      });
+    },
+
+    abort: (p) => {
+      const key = p.key === undefined ? undefined : string(p.key, 'key');
+      const id = d.transactions.abort(key);
+      if (id === null) throw new ControlError('ENOTRANSACTION', key ? 'That apply is not running any more.' : 'No apply is running.');
+      return { transaction: id };
     },
 
     history: async () => (await journalOf(d)).list(),
 
-    rollback: (p, ctx) => d.revert(p.id === undefined || p.id === null ? null : Number(p.id), (progress) => ctx.emit(progress)),
+    rollback: (p, ctx) => d.transactions.revert(p.id === undefined || p.id === null ? null : Number(p.id), (progress) => ctx.emit(progress)),
 
     'show-transaction': async (p) => {
       const journal = await journalOf(d);
@@ -130,7 +143,7 @@ export function methods(d: Daemon, hooks: Hooks): Record<string, Handler> {
 
     'daemon-reload': async (p, ctx) => {
       if (!d.specFile) throw new ControlError('ENOSPEC', 'no spec has been applied yet: run sctl apply SPEC');
-      return d.apply(await loadSpec(d.specFile), (progress) => ctx.emit(progress));
+      return d.transactions.apply(await loadSpec(d.specFile), (progress) => ctx.emit(progress));
     },
 
     exit: (p) => {
@@ -153,7 +166,7 @@ export function methods(d: Daemon, hooks: Hooks): Record<string, Handler> {
 }
 
 async function journalOf(d: Daemon) {
-  const journal = await d.journal();
+  const journal = await d.transactions.journal();
   if (!journal) throw new ControlError('ENOJOURNAL', 'this manager keeps no transaction journal');
   return journal;
 }
@@ -169,6 +182,11 @@ function strings(v: unknown, name: string): string[] {
     throw new ControlError('EPARAMS', `"${name}" must be an array of strings`);
   }
   return v as string[];
+}
+
+function duration(v: unknown, name: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ControlError('EPARAMS', `"${name}" must be milliseconds (0: none)`);
+  return v;
 }
 
 function time(v: unknown, name: string): number | undefined {

@@ -185,11 +185,12 @@ export class StateStore {
 }
 
 /** A sql.js database holding `file`'s content; empty when there is no such file. */
-export async function openDatabase(file: string): Promise<Database> {
+/** The database in `file`, or a new one (null: in memory only). */
+export async function openDatabase(file: string | null): Promise<Database> {
   const SQL = await sqlJs();
   let bytes: Uint8Array | undefined;
   try {
-    bytes = fs.readFileSync(file);
+    bytes = file === null ? undefined : fs.readFileSync(file);
   } catch {
     bytes = undefined;
   }

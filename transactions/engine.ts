@@ -123,6 +123,17 @@ export class Engine {
     return true;
   }
 
+  /** Cancel every job the transaction still waits for (a timeout, an interrupt): it finishes at once. */
+  abort(transactionId: number): void {
+    const tx = this.tracked.get(transactionId);
+    for (const e of tx?.entries ?? []) {
+      const slot = e.result === undefined ? this.slots.get(e.jobId) : undefined;
+      // Its own jobs all go: no need to fail the ones that need it first.
+      if (slot) this.finish(slot, 'canceled', false);
+    }
+    this.dispatch();
+  }
+
   /** Resolves when every job of the transaction has finished. */
   wait(transactionId: number): Promise<TransactionOutcome> {
     const tx = this.tracked.get(transactionId);

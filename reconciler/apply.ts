@@ -1,0 +1,372 @@
+// Whole-system transactions (docs/transactions.md): an apply runs as one journaled transaction that commits whole
+// or is rolled back; `sctl rollback` reverts a committed one; a transaction a dead core left open is resolved by its
+// policy. The journal (journal.ts) is the record; the daemon installs definitions and runs the jobs.
+import { createHash } from 'node:crypto';
+import type { SystemSpec } from '../specs/types.js';
+import type { JobResult, JobType } from '../transactions/types.js';
+import type { Daemon } from './daemon.js';
+import type { Definitions, Journal, TxPlan, TxPolicy } from './journal.js';
+import { configHash, isEmpty, type Plan } from './plan.js';
+import { ControlError } from './protocol.js';
+
+export interface ApplyProgress {
+  phase: 'apply' | 'rollback';
+  done: number;
+  total: number;
+  unit: string;
+  type: JobType;
+  result: JobResult;
+  /** The units whose jobs are running now (at most a few names). */
+  running: string[];
+}
+
+export interface JobOutcome {
+  unit: string;
+  type: JobType;
+  result: JobResult;
+}
+
+export interface ApplyResult {
+  plan: Plan;
+  transaction: number | null;
+  results: JobOutcome[];
+  ok: boolean;
+  /** Why it failed when no job says so: a timeout, an interrupt. */
+  reason?: string;
+  /** After a failure: whether the rollback put everything back (absent when none ran), and its jobs. */
+  rolledBack?: boolean;
+  rollback?: JobOutcome[];
+}
+
+export interface ApplyOptions {
+  /** Roll back on failure (default); false: `--no-rollback`. */
+  rollback?: boolean;
+  /** The client's request key: a retry after a core's death gets the first request's outcome. */
+  key?: string;
+  /** The bring-up of a first start: finished, never undone (docs/transactions.md). */
+  boot?: boolean;
+  /** Queue behind a running transaction instead of being refused. */
+  wait?: boolean;
+  /** Cancel what is left and fail after this long (default DEFAULT_TIMEOUT_MS; 0: never). */
+  timeoutMs?: number;
+  /** Failed Wants= jobs fail the transaction too. */
+  strict?: boolean;
+}
+
+export const DEFAULT_TIMEOUT_MS = 5 * 60_000;
+
+type Progress = (p: ApplyProgress) => void;
+
+/** Running, or on its way to it: what "was active" means for a rollback. */
+export const running = (s: string) => s === 'active' || s === 'activating' || s === 'reloading';
+
+export class Transactions {
+  /** Where the journal is (set by startCore); null: nothing is journaled, and nothing can be rolled back. */
+  file: string | null = null;
+  /** Keep the journal in memory only (SYSMASTER_JOURNAL=volatile). */
+  volatile = false;
+  private opened: Promise<Journal | null> | null = null;
+  private busy: Promise<unknown> | null = null;
+  /** The apply phase under way, which a timeout or `abort` can cut short. */
+  private current: { id: number; key: string | null; abort(reason: string): void } | null = null;
+
+  constructor(private readonly d: Daemon) {}
+
+  /** The journal, opened on first use: a core taking over does not pay for it. */
+  journal(): Promise<Journal | null> {
+    if (!this.file) return Promise.resolve(null);
+    this.opened ??= import('./journal.js').then((m) => m.Journal.open(this.file!, !this.volatile));
+    return this.opened;
+  }
+
+  /**
+   * Bring the system to `desired` as one transaction (docs/transactions.md). A plan that cannot be built changes
+   * nothing; one with nothing to do is not recorded. One transaction at a time.
+   */
+  async apply(desired: SystemSpec, onProgress?: Progress, opts: ApplyOptions = {}): Promise<ApplyResult> {
+    const retried = opts.key ? (await this.journal())?.byKey(opts.key) : null;
+    if (retried) return this.outcomeOf(retried.id);
+    const policy: TxPolicy = {
+      rollback: opts.boot ? false : (opts.rollback ?? true),
+      onCrash: opts.boot ? 'resume' : desired.manager.OnCrash,
+      timeoutMs: opts.timeoutMs ?? (opts.boot ? 0 : DEFAULT_TIMEOUT_MS),
+      strict: opts.strict ?? false,
+    };
+    return this.exclusive(() => this.applyNow(desired, onProgress, policy, opts.key ?? null), opts.wait ?? false);
+  }
+
+  /**
+   * Cut the running apply short (Ctrl-C in `sctl apply`): its queued jobs are canceled and it fails, so it is
+   * rolled back. `key` names the request; without it, whichever runs. Returns the transaction's id, or null.
+   */
+  abort(key?: string): number | null {
+    const cur = this.current;
+    if (!cur || (key && cur.key !== key)) return null;
+    cur.abort('interrupted by the user');
+    return cur.id;
+  }
+
+  /**
+   * `sctl rollback [ID]`: revert a committed apply (the newest not yet reverted by default) as a new transaction.
+   * The units it touched get their earlier definitions and run exactly when they ran before it; no other unit is
+   * touched. If that fails, the new transaction is itself rolled back.
+   */
+  async revert(id: number | null, onProgress?: Progress): Promise<ApplyResult> {
+    return this.exclusive(async () => {
+      const journal = await this.journal();
+      if (!journal) throw new ControlError('ENOJOURNAL', 'this manager keeps no transaction journal');
+      const target = id === null ? journal.lastCommitted() : journal.get(id);
+      if (!target || target.kind !== 'apply' || target.result !== 'committed') {
+        throw new ControlError('ENOTRANSACTION', id === null ? 'No committed apply to roll back (sctl history lists them).' : `Transaction ${id} is not a committed apply (sctl history lists them).`);
+      }
+      const touched = new Set(Object.keys(target.before));
+      const now: TxPlan = {
+        kind: 'rollback',
+        reverts: target.id,
+        specFile: target.specBefore,
+        specHash: target.specHash,
+        policy: { ...target.policy, rollback: true },
+        before: Object.fromEntries([...touched].map((n) => [n, this.d.units.get(n)?.spec ?? null])),
+        after: target.before,
+        active: this.activeSet(),
+        specBefore: this.d.specFile,
+        jobs: [],
+      };
+      const record = journal.begin(now);
+      const { failed } = await this.rollBack(record, target, journal, onProgress, { phase: 'apply', only: touched });
+      if (!failed.length) journal.setResult(record, 'committed');
+      else {
+        journal.setResult(record, 'rolling-back');
+        journal.setResult(record, (await this.rollBack(record, now, journal, onProgress)).failed.length ? 'failed-rollback' : 'rolled-back');
+      }
+      return this.outcomeOf(record);
+    }, false);
+  }
+
+  /**
+   * A transaction a dead core left unfinished, resolved by its policy once the units are taken over: a rollback
+   * under way carries on; a running apply is rolled back, or with OnCrash=resume finished. Either way the system
+   * ends in the pre-state or the post-state, never a mixture.
+   */
+  async resolveUnfinished(): Promise<void> {
+    const journal = await this.journal();
+    const tx = journal?.unfinished();
+    if (!journal || !tx || this.busy) return;
+    const resume = tx.result === 'running' && tx.policy.onCrash === 'resume';
+    this.d.note(`transaction ${tx.id} was left ${tx.result} by the previous core: ${resume ? 'resuming it' : 'rolling it back'}`);
+    await this.exclusive(async () => {
+      if (resume) {
+        const p = this.overlay(tx.after, tx.specFile);
+        const { failed } = await this.run(tx.id, 'apply', p.anchors, journal, { key: tx.key ?? null, timeoutMs: tx.policy.timeoutMs, strict: tx.policy.strict });
+        const planned = new Set(tx.jobs.map((j) => j.unit));
+        if (!failed.some((r) => planned.has(r.unit))) return journal.setResult(tx.id, 'committed');
+        if (!tx.policy.rollback) return journal.setResult(tx.id, 'failed');
+      }
+      journal.setResult(tx.id, 'rolling-back');
+      journal.setResult(tx.id, (await this.rollBack(tx.id, tx, journal)).failed.length ? 'failed-rollback' : 'rolled-back');
+    }, false);
+  }
+
+  /** Run `fn` when no other transaction runs: refused naming the running one, or (`wait`) queued behind it. */
+  private async exclusive<T>(fn: () => Promise<T>, wait: boolean): Promise<T> {
+    while (this.busy) {
+      if (!wait) {
+        const open = (await this.journal())?.unfinished();
+        const what = open ? `transaction ${open.id} (${open.specFile ?? 'no spec file'})` : 'another apply';
+        throw new ControlError('EBUSY', `${what} is running: wait for it (sctl history), or use --wait to queue behind it`);
+      }
+      await this.busy.catch(() => undefined);
+    }
+    const run = fn();
+    this.busy = run;
+    try {
+      return await run;
+    } finally {
+      this.busy = null;
+    }
+  }
+
+  private async applyNow(desired: SystemSpec, onProgress: Progress | undefined, policy: TxPolicy, key: string | null): Promise<ApplyResult> {
+    const p = this.d.plan(desired);
+    if (p.error) throw new ControlError(p.error.code, p.error.message, p);
+    if (isEmpty(p)) {
+      this.d.install(desired, p);
+      return { plan: p, transaction: null, results: [], ok: true };
+    }
+    const journal = await this.journal();
+    if (!journal) {
+      // No journal (a core built without one): the jobs run, nothing is recorded and nothing can be undone.
+      this.d.install(desired, p);
+      const { results, failed } = await this.jobs(p.anchors, policy.strict, null, onProgress);
+      return { plan: p, transaction: null, results, ok: !failed.length };
+    }
+    // Recorded before anything changes: what was in force, and what this installs.
+    const recorded = { ...this.txPlan(desired, p, policy), key };
+    const record = journal.begin(recorded);
+    this.d.install(desired, p);
+    let reason: string | undefined;
+    const { results, failed } = await this.run(record, 'apply', p.anchors, journal, { key, timeoutMs: policy.timeoutMs, strict: policy.strict, onProgress, onAbort: (why) => (reason = why) });
+    const outcome: ApplyResult = { plan: p, transaction: record, results, ok: !failed.length && !reason, ...(reason && { reason }) };
+    if (outcome.ok || !policy.rollback) {
+      journal.setResult(record, outcome.ok ? 'committed' : 'failed');
+      return outcome;
+    }
+    journal.setResult(record, 'rolling-back');
+    const back = await this.rollBack(record, recorded, journal, onProgress);
+    journal.setResult(record, back.failed.length ? 'failed-rollback' : 'rolled-back');
+    return { ...outcome, rolledBack: !back.failed.length, rollback: back.results };
+  }
+
+  /**
+   * The outcome of a transaction a dead core started for a request sent again: once it is resolved
+   * (resolveUnfinished), what it came to.
+   */
+  private async outcomeOf(id: number): Promise<ApplyResult> {
+    const journal = (await this.journal())!;
+    const open = () => ['running', 'rolling-back'].includes(journal.get(id)!.result);
+    while (open()) await (this.busy?.catch(() => undefined) ?? new Promise((r) => setTimeout(r, 50)));
+    const tx = journal.get(id)!;
+    const saved = journal.savepoints(id);
+    const of = (phase: string) => saved.filter((s) => s.phase === phase).map(({ unit, type, result }) => ({ unit, type, result }));
+    const empty = { added: [], removed: [], changed: [], anchors: [], jobs: tx.jobs, error: null };
+    const rolledBack = tx.result === 'rolled-back' ? true : tx.result === 'failed-rollback' ? false : undefined;
+    const reason = journal.errors(id).find((e) => !e.message.includes(': '))?.message;
+    return {
+      plan: empty,
+      transaction: id,
+      results: of('apply'),
+      ok: tx.result === 'committed',
+      ...(reason && { reason }),
+      ...(rolledBack !== undefined && { rolledBack, rollback: of('rollback') }),
+    };
+  }
+
+  /**
+   * Put back what a failed transaction found: its touched units get their earlier definitions (an added one goes, a
+   * removed one returns), and every unit runs exactly when it ran before. Computed from the difference, not
+   * replayed; journaled with savepoints of its own.
+   */
+  private async rollBack(
+    record: number,
+    was: Pick<TxPlan, 'before' | 'active' | 'specBefore'>,
+    journal: Journal,
+    onProgress?: Progress,
+    how: { phase: 'apply' | 'rollback'; only?: Set<string> } = { phase: 'rollback' },
+  ): Promise<Ran> {
+    const p = this.overlay(was.before, was.specBefore);
+    const active = new Set(was.active);
+    const anchors: { unit: string; type: JobType }[] = [];
+    for (const [name, u] of this.d.units) {
+      if (how.only && !how.only.has(name)) continue;
+      const restart = p.changed.some((c) => c.unit === name && c.restart);
+      if (u.removed || !active.has(name)) {
+        if (running(u.active)) anchors.push({ unit: name, type: 'stop' });
+      } else if (!running(u.active)) anchors.push({ unit: name, type: 'start' });
+      else if (restart) anchors.push({ unit: name, type: 'restart' });
+    }
+    return this.run(record, how.phase, anchors, journal, { key: null, timeoutMs: 0, strict: true, onProgress });
+  }
+
+  /**
+   * Jobs for `anchors` as one engine transaction, each completed job a savepoint of journal transaction `record`.
+   * An apply phase can be cut short, by its timeout or abort(): what is left is canceled.
+   */
+  private async run(
+    record: number,
+    phase: 'apply' | 'rollback',
+    anchors: { unit: string; type: JobType }[],
+    journal: Journal,
+    opts: { key: string | null; timeoutMs: number; strict: boolean; onProgress?: Progress; onAbort?: (reason: string) => void },
+  ): Promise<Ran> {
+    let timer: NodeJS.Timeout | undefined;
+    const ran = await this.jobs(anchors, opts.strict, (tx) => {
+      const abort = (reason: string) => {
+        if (this.current?.id !== record) return;
+        this.current = null;
+        journal.error(record, reason);
+        opts.onAbort?.(reason);
+        this.d.engine.abort(tx);
+      };
+      if (phase === 'apply') this.current = { id: record, key: opts.key, abort };
+      if (phase === 'apply' && opts.timeoutMs > 0) timer = setTimeout(() => abort(`timed out after ${opts.timeoutMs / 1000}s`), opts.timeoutMs);
+      return (job, result) => journal.savepoint(record, { phase, unit: job.unit, type: job.type, result, time: this.d.now() });
+    }, opts.onProgress, phase);
+    clearTimeout(timer);
+    if (this.current?.id === record) this.current = null;
+    for (const r of ran.results.filter((x) => x.result !== 'done')) journal.error(record, `${phase}: ${r.type} ${r.unit}: ${r.result}`);
+    return ran;
+  }
+
+  /**
+   * Queue `anchors` as one engine transaction and wait for its jobs, reporting each as it completes. What failed: a
+   * required job that did not succeed, or with `strict` a wanted (Wants=) one too, unless it was merely skipped.
+   */
+  private async jobs(
+    anchors: { unit: string; type: JobType }[],
+    strict: boolean,
+    started: ((tx: number) => (job: { unit: string; type: JobType }, result: JobResult) => void) | null,
+    onProgress?: Progress,
+    phase: 'apply' | 'rollback' = 'apply',
+  ): Promise<Ran> {
+    if (!anchors.length) return { results: [], failed: [] };
+    const tx = this.d.enqueueChecked(anchors, 'replace');
+    const each = started?.(tx.id);
+    let done = 0;
+    const stop = this.d.onJob((job, result) => {
+      if (job.transaction !== tx.id) return;
+      each?.(job, result);
+      const names = this.d.engine.jobs().filter((j) => j.state === 'running').map((j) => j.unit);
+      onProgress?.({ phase, done: ++done, total: tx.jobs.length, unit: job.unit, type: job.type, result, running: names.slice(0, 3) });
+    });
+    try {
+      const { results } = await this.d.engine.wait(tx.id);
+      const required = new Set(tx.jobs.filter((j) => j.matters).map((j) => j.unit));
+      const failed = results.filter((r) => r.result !== 'done' && (required.has(r.unit) || (strict && r.result !== 'skipped')));
+      return { results, failed };
+    } finally {
+      stop();
+    }
+  }
+
+  /** Install the definitions in force with `defs` laid over them (null: the unit goes); returns the plan of it. */
+  private overlay(defs: Definitions, specFile: string | null): Plan {
+    const units = Object.fromEntries([...this.d.units].filter(([, u]) => !u.removed).map(([n, u]) => [n, u.next ?? u.spec]));
+    for (const [name, def] of Object.entries(defs)) {
+      if (def) units[name] = def;
+      else delete units[name];
+    }
+    const desired: SystemSpec = { manager: this.d.manager!, units, files: specFile ? [specFile] : [] };
+    const p = this.d.plan(desired);
+    this.d.install(desired, p);
+    return p;
+  }
+
+  private activeSet(): string[] {
+    return [...this.d.units.values()].filter((u) => running(u.active)).map((u) => u.name);
+  }
+
+  /** What the journal keeps of an apply: the touched units before and after, the active set, the planned jobs. */
+  private txPlan(desired: SystemSpec, p: Plan, policy: TxPolicy): TxPlan {
+    const touched = [...p.added, ...p.changed.map((c) => c.unit), ...p.removed];
+    const hash = createHash('sha256');
+    for (const name of Object.keys(desired.units).sort()) hash.update(`${name}\0${configHash(desired.units[name])}\0`);
+    return {
+      kind: 'apply',
+      reverts: null,
+      specFile: desired.files[0] ?? null,
+      specHash: hash.digest('hex').slice(0, 16),
+      policy,
+      before: Object.fromEntries(touched.map((n) => [n, this.d.units.get(n)?.spec ?? null])),
+      after: Object.fromEntries(touched.map((n) => [n, desired.units[n] ?? null])),
+      active: this.activeSet(),
+      specBefore: this.d.specFile,
+      jobs: p.jobs.map((j) => ({ unit: j.unit, type: j.type })),
+    };
+  }
+}
+
+/** A phase's jobs, and those of them that fail the transaction. */
+interface Ran {
+  results: JobOutcome[];
+  failed: JobOutcome[];
+}
