@@ -273,8 +273,7 @@ Exit: 0 committed (or nothing to do); 1 failed (rolled back, or left as it was w
     const params = { spec: file, rollback: o.rollback, wait: Boolean(o.wait), strict: Boolean(o.strict), timeout, key };
     const r = (await rpc('apply', params, json() ? undefined : progress)) as ApplyResult;
     if (json()) out(JSON.stringify(r, null, 2));
-    finishApply(r);
-    if (interrupted) process.exit(EXIT.interrupted);
+    finishApply(r, interrupted ? EXIT.interrupted : EXIT.failure);
   });
 
 program
@@ -400,7 +399,8 @@ function timeoutMs(text: string): number {
   }
 }
 
-function finishApply(r: ApplyResult): void {
+/** The summary, and the exit code: 0 committed, else `failure`. */
+function finishApply(r: ApplyResult, failure: number = EXIT.failure): void {
   if (!json()) {
     const failed = r.results.filter((x) => x.result !== 'done');
     const what = [r.reason, ...failed.map((f) => `${f.type} ${f.unit} (${f.result})`)].filter(Boolean);
@@ -411,7 +411,7 @@ function finishApply(r: ApplyResult): void {
       if (undone.length) out(`  Rollback jobs: ${undone.join(', ')}`);
     }
   }
-  if (!r.ok) process.exit(EXIT.failure);
+  if (!r.ok) process.exit(failure);
 }
 
 function changes(p: Plan): boolean {

@@ -157,7 +157,7 @@ export class Transactions {
     await this.exclusive(async () => {
       if (resume) {
         const p = this.overlay(tx.after, tx.specFile);
-        const { failed } = await this.run(tx.id, 'apply', p.anchors, journal, { key: tx.key ?? null, timeoutMs: tx.policy.timeoutMs, strict: tx.policy.strict });
+        const { failed } = await this.run(tx.id, 'apply', p.anchors, journal, { key: tx.key ?? null, timeoutMs: tx.policy.timeoutMs, strict: tx.policy.strict, touched: new Set(Object.keys(tx.after)) });
         const planned = new Set(tx.jobs.map((j) => j.unit));
         if (!failed.some((r) => planned.has(r.unit))) return journal.setResult(tx.id, 'committed');
         if (!tx.policy.rollback) return journal.setResult(tx.id, 'failed');
@@ -197,7 +197,7 @@ export class Transactions {
     if (!journal) {
       // No journal (a core built without one): the jobs run, nothing is recorded and nothing can be undone.
       this.d.install(desired, p);
-      const { results, failed } = await this.jobs(p.anchors, policy.strict, null, onProgress);
+      const { results, failed } = await this.jobs(p.anchors, { strict: policy.strict, touched: touchedBy(p) }, null, onProgress);
       return { plan: p, transaction: null, results, ok: !failed.length };
     }
     // Recorded before anything changes: what was in force, and what this installs.
@@ -205,7 +205,7 @@ export class Transactions {
     const record = journal.begin(recorded);
     this.d.install(desired, p);
     let reason: string | undefined;
-    const { results, failed } = await this.run(record, 'apply', p.anchors, journal, { key, timeoutMs: policy.timeoutMs, strict: policy.strict, onProgress, onAbort: (why) => (reason = why) });
+    const { results, failed } = await this.run(record, 'apply', p.anchors, journal, { key, timeoutMs: policy.timeoutMs, strict: policy.strict, touched: touchedBy(p), onProgress, onAbort: (why) => (reason = why) });
     const outcome: ApplyResult = { plan: p, transaction: record, results, ok: !failed.length && !reason, ...(reason && { reason }) };
     if (outcome.ok || !policy.rollback) {
       journal.setResult(record, outcome.ok ? 'committed' : 'failed');
@@ -276,10 +276,10 @@ export class Transactions {
     phase: 'apply' | 'rollback',
     anchors: { unit: string; type: JobType }[],
     journal: Journal,
-    opts: { key: string | null; timeoutMs: number; strict: boolean; onProgress?: Progress; onAbort?: (reason: string) => void },
+    opts: { key: string | null; timeoutMs: number; strict: boolean; touched?: Set<string>; onProgress?: Progress; onAbort?: (reason: string) => void },
   ): Promise<Ran> {
     let timer: NodeJS.Timeout | undefined;
-    const ran = await this.jobs(anchors, opts.strict, (tx) => {
+    const ran = await this.jobs(anchors, opts, (tx) => {
       const abort = (reason: string) => {
         if (this.current?.id !== record) return;
         this.current = null;
@@ -299,11 +299,13 @@ export class Transactions {
 
   /**
    * Queue `anchors` as one engine transaction and wait for its jobs, reporting each as it completes. What failed: a
-   * required job that did not succeed, or with `strict` a wanted (Wants=) one too, unless it was merely skipped.
+   * required job that did not succeed, or with `strict` a wanted one too, unless it was merely skipped. Required: a
+   * job the anchors need (Requires=), or one on a unit the transaction adds or changes (the spec asks for it by
+   * name); wanted: one pulled in only through Wants= (an untouched unit default.target wants, found stopped).
    */
   private async jobs(
     anchors: { unit: string; type: JobType }[],
-    strict: boolean,
+    { strict, touched }: { strict: boolean; touched?: Set<string> },
     started: ((tx: number) => (job: { unit: string; type: JobType }, result: JobResult) => void) | null,
     onProgress?: Progress,
     phase: 'apply' | 'rollback' = 'apply',
@@ -320,7 +322,7 @@ export class Transactions {
     });
     try {
       const { results } = await this.d.engine.wait(tx.id);
-      const required = new Set(tx.jobs.filter((j) => j.matters).map((j) => j.unit));
+      const required = new Set([...tx.jobs.filter((j) => j.matters).map((j) => j.unit), ...(touched ?? [])]);
       const failed = results.filter((r) => r.result !== 'done' && (required.has(r.unit) || (strict && r.result !== 'skipped')));
       return { results, failed };
     } finally {
@@ -364,6 +366,9 @@ export class Transactions {
     };
   }
 }
+
+/** The units an apply installs a definition for. */
+const touchedBy = (p: Plan) => new Set([...p.added, ...p.changed.map((c) => c.unit)]);
 
 /** A phase's jobs, and those of them that fail the transaction. */
 interface Ran {

@@ -235,6 +235,20 @@ t.test('cancel() fails the jobs that need the canceled one', async (t) => {
   t.same((await b.engine.wait(id)).results.map((r) => `${r.unit} ${r.result}`), ['top.service dependency', 'a.service canceled']);
 });
 
+t.test('abort() cancels every job the transaction still waits for, running or queued, and leaves other transactions alone', async (t) => {
+  const b = new Bench(new World({ a: {}, top: { Requires: ['a'], After: ['a'] }, other: {} }));
+  const mine = b.run('start top');
+  const theirs = b.run('start other');
+  t.same(b.take(), ['start a.service', 'start other.service']);
+  b.up('a');
+  t.same(b.take(), ['start top.service']);
+  b.engine.abort(mine);
+  t.same((await b.engine.wait(mine)).results.map((r) => `${r.unit} ${r.result}`).sort(), ['a.service done', 'top.service canceled']);
+  t.same(b.jobs(), ['other.service start running'], 'the other transaction still runs');
+  b.up('other');
+  t.same((await b.engine.wait(theirs)).results.map((r) => r.result), ['done']);
+});
+
 t.test('wait() of an unknown transaction rejects', async (t) => {
   const b = new Bench(new World({}));
   await t.rejects(b.engine.wait(42), { code: 'ENOTRANSACTION' });
