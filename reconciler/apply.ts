@@ -132,12 +132,12 @@ export class Transactions {
         specBefore: this.d.specFile,
         jobs: [],
       };
-      const record = journal.begin(now);
+      const record = await journal.begin(now);
       const { failed } = await this.rollBack(record, target, journal, onProgress, { phase: 'apply', only: touched });
-      if (!failed.length) journal.setResult(record, 'committed');
+      if (!failed.length) await journal.setResult(record, 'committed');
       else {
-        journal.setResult(record, 'rolling-back');
-        journal.setResult(record, (await this.rollBack(record, now, journal, onProgress)).failed.length ? 'failed-rollback' : 'rolled-back');
+        await journal.setResult(record, 'rolling-back');
+        await journal.setResult(record, (await this.rollBack(record, now, journal, onProgress)).failed.length ? 'failed-rollback' : 'rolled-back');
       }
       return this.outcomeOf(record);
     }, false);
@@ -162,8 +162,8 @@ export class Transactions {
         if (!failed.some((r) => planned.has(r.unit))) return journal.setResult(tx.id, 'committed');
         if (!tx.policy.rollback) return journal.setResult(tx.id, 'failed');
       }
-      journal.setResult(tx.id, 'rolling-back');
-      journal.setResult(tx.id, (await this.rollBack(tx.id, tx, journal)).failed.length ? 'failed-rollback' : 'rolled-back');
+      await journal.setResult(tx.id, 'rolling-back');
+      await journal.setResult(tx.id, (await this.rollBack(tx.id, tx, journal)).failed.length ? 'failed-rollback' : 'rolled-back');
     }, false);
   }
 
@@ -202,18 +202,18 @@ export class Transactions {
     }
     // Recorded before anything changes: what was in force, and what this installs.
     const recorded = { ...this.txPlan(desired, p, policy), key };
-    const record = journal.begin(recorded);
+    const record = await journal.begin(recorded);
     this.d.install(desired, p);
     let reason: string | undefined;
     const { results, failed } = await this.run(record, 'apply', p.anchors, journal, { key, timeoutMs: policy.timeoutMs, strict: policy.strict, touched: touchedBy(p), onProgress, onAbort: (why) => (reason = why) });
     const outcome: ApplyResult = { plan: p, transaction: record, results, ok: !failed.length && !reason, ...(reason && { reason }) };
     if (outcome.ok || !policy.rollback) {
-      journal.setResult(record, outcome.ok ? 'committed' : 'failed');
+      await journal.setResult(record, outcome.ok ? 'committed' : 'failed');
       return outcome;
     }
-    journal.setResult(record, 'rolling-back');
+    await journal.setResult(record, 'rolling-back');
     const back = await this.rollBack(record, recorded, journal, onProgress);
-    journal.setResult(record, back.failed.length ? 'failed-rollback' : 'rolled-back');
+    await journal.setResult(record, back.failed.length ? 'failed-rollback' : 'rolled-back');
     return { ...outcome, rolledBack: !back.failed.length, rollback: back.results };
   }
 

@@ -1,12 +1,14 @@
 // The transaction journal (docs/transactions.md): every apply and rollback, what it found in force before it, what
 // it installs, and a savepoint per completed job, in a sql.js database in the persistent state directory. Written
 // durably (temp file + fsync + rename, then fsync of the directory): history survives a crash of the machine.
+// A transaction's plan (the definitions before and after: hundreds of KB for a big apply) is written once, to a file
+// of its own (plans/ID.json), so the export after each savepoint carries only the small rows.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Database } from 'sql.js';
 import type { UnitSpec } from '../specs/types.js';
 import type { JobResult, JobType } from '../transactions/types.js';
-import { decode, encode, openDatabase, rows, writeAtomic } from './state.js';
+import { decode, encode, openDatabase, rows, writeDurable } from './state.js';
 
 export type TxResult = 'running' | 'rolling-back' | 'committed' | 'rolled-back' | 'failed-rollback' | 'failed';
 
@@ -74,10 +76,34 @@ export interface TxSummary {
 
 export const OPEN: TxResult[] = ['running', 'rolling-back'];
 
+/** How many transactions the journal keeps: older ones go, with their plans and savepoints. */
+export const KEEP = 128;
+
+/** The layout of the database; a file of another layout is set aside (journal.db.old) and a new one begun. */
+const VERSION = '2';
+
+interface TxRow {
+  id: number;
+  start: number;
+  end: number | null;
+  result: TxResult;
+  kind: 'apply' | 'rollback';
+  reverts: number | null;
+  specFile: string | null;
+  specHash: string;
+  planned: number;
+}
+
 export class Journal {
-  /** Savepoints not yet on disk, and the last seq of each transaction. */
-  private queued: (Savepoint & { tx: number })[] = [];
+  /** The last seq of each transaction. */
   private seqs = new Map<number, number>();
+  /** Changes made to the database, and how many of them are on disk; who waits for which. */
+  private changed = 0;
+  private saved = 0;
+  private writing = false;
+  private waiters: { upTo: number; resolve(): void; reject(err: Error): void }[] = [];
+  /** The plans of a journal kept in memory only. */
+  private plans = new Map<number, string>();
   private constructor(
     private readonly db: Database,
     readonly file: string,
@@ -86,54 +112,81 @@ export class Journal {
 
   /** `durable` false keeps it in memory only (SYSMASTER_JOURNAL=volatile): nothing survives the core. */
   static async open(file: string, durable = true): Promise<Journal> {
-    if (durable) fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    const db = await openDatabase(durable ? file : null);
-    db.run(`CREATE TABLE IF NOT EXISTS tx (id INTEGER PRIMARY KEY, start INTEGER NOT NULL, end INTEGER,
-        result TEXT NOT NULL, plan TEXT NOT NULL, key TEXT);
+    if (durable) fs.mkdirSync(path.join(path.dirname(file), 'plans'), { recursive: true, mode: 0o700 });
+    let db = await openDatabase(durable ? file : null);
+    const tables = rows<{ name: string }>(db, 'SELECT name FROM sqlite_master').map((r) => r.name);
+    if (tables.length && !(tables.includes('meta') && rows<{ value: string }>(db, "SELECT value FROM meta WHERE key = 'version'")[0]?.value === VERSION)) {
+      db.close();
+      fs.renameSync(file, `${file}.old`);
+      db = await openDatabase(null);
+    }
+    db.run(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      INSERT OR IGNORE INTO meta VALUES ('version', '${VERSION}');
+      CREATE TABLE IF NOT EXISTS tx (id INTEGER PRIMARY KEY, start INTEGER NOT NULL, end INTEGER, result TEXT NOT NULL,
+        key TEXT, kind TEXT NOT NULL, reverts INTEGER, specFile TEXT, specHash TEXT NOT NULL, planned INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS savepoints (tx INTEGER NOT NULL, seq INTEGER NOT NULL, phase TEXT NOT NULL,
         unit TEXT NOT NULL, type TEXT NOT NULL, result TEXT NOT NULL, time INTEGER NOT NULL, PRIMARY KEY (tx, seq));
       CREATE TABLE IF NOT EXISTS errors (tx INTEGER NOT NULL, time INTEGER NOT NULL, message TEXT NOT NULL);`);
     return new Journal(db, file, durable);
   }
 
-  /** Record a new transaction, durably, before it changes anything. Returns its id. */
-  begin(plan: TxPlan, now = Date.now()): number {
+  /** Record a new transaction, durably, before it changes anything. Returns its id once it is on disk. */
+  async begin(plan: TxPlan, now = Date.now()): Promise<number> {
     const id = (rows<{ id: number | null }>(this.db, 'SELECT max(id) AS id FROM tx')[0].id ?? 0) + 1;
-    this.write(() => this.db.run('INSERT INTO tx VALUES (?, ?, NULL, ?, ?, ?)', [id, now, 'running', encode(plan), plan.key ?? null]));
+    // The plan first: a row on disk always has its plan.
+    if (this.durable) await writeDurable(this.planFile(id), Buffer.from(encode(plan)));
+    else this.plans.set(id, encode(plan));
+    const gone = rows<{ id: number }>(this.db, 'SELECT id FROM tx WHERE id <= ?', [id - KEEP]).map((r) => r.id);
+    this.change(() => {
+      this.db.run('INSERT INTO tx VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)', [id, now, 'running', plan.key ?? null, plan.kind, plan.reverts, plan.specFile, plan.specHash, plan.jobs.length]);
+      for (const table of ['tx', 'savepoints', 'errors']) this.db.run(`DELETE FROM ${table} WHERE ${table === 'tx' ? 'id' : 'tx'} <= ?`, [id - KEEP]);
+    });
+    for (const old of gone) {
+      this.plans.delete(old);
+      if (this.durable) fs.rmSync(this.planFile(old), { force: true });
+    }
+    await this.persisted();
     return id;
   }
 
   /**
-   * A job of `tx` completed: one savepoint. The savepoints of one turn of the event loop go to disk together, in
-   * one durable write, before the next turn (where the core acts on the next jobs): a burst of 300 completions is
-   * not 300 exports and fsyncs. flush() writes them at once.
+   * A job of `tx` completed: one savepoint, an SQL SAVEPOINT of its own, at once in the database's view, and on disk
+   * with the next durable write. Writes run one at a time off the event loop, each carrying every change made before
+   * it began: a burst of 300 completions is a few writes, and the core does not wait for them.
    */
   savepoint(tx: number, sp: Omit<Savepoint, 'seq'>): number {
     const seq = (this.seqs.get(tx) ?? rows<{ n: number | null }>(this.db, 'SELECT max(seq) AS n FROM savepoints WHERE tx = ?', [tx])[0].n ?? 0) + 1;
     this.seqs.set(tx, seq);
-    if (!this.queued.length) setImmediate(() => this.flush());
-    this.queued.push({ ...sp, tx, seq });
+    this.change(() => {
+      this.db.run(`SAVEPOINT job_${seq}`);
+      this.db.run('INSERT INTO savepoints VALUES (?, ?, ?, ?, ?, ?, ?)', [tx, seq, sp.phase, sp.unit, sp.type, sp.result, sp.time]);
+      this.db.run(`RELEASE job_${seq}`);
+    });
     return seq;
   }
 
-  /** Write the queued savepoints now. */
-  flush(): void {
-    if (this.queued.length) this.write();
-  }
-
-  /** The transaction's state; an ending one gets its end time. */
-  setResult(tx: number, result: TxResult, now = Date.now()): void {
+  /** The transaction's state; an ending one gets its end time. Resolves once it is on disk. */
+  setResult(tx: number, result: TxResult, now = Date.now()): Promise<void> {
     const end = OPEN.includes(result) ? null : now;
-    this.write(() => this.db.run('UPDATE tx SET result = ?, end = ? WHERE id = ?', [result, end, tx]));
+    this.change(() => this.db.run('UPDATE tx SET result = ?, end = ? WHERE id = ?', [result, end, tx]));
+    return this.persisted();
   }
 
   error(tx: number, message: string, now = Date.now()): void {
-    this.write(() => this.db.run('INSERT INTO errors VALUES (?, ?, ?)', [tx, now, message]));
+    this.change(() => this.db.run('INSERT INTO errors VALUES (?, ?, ?)', [tx, now, message]));
+  }
+
+  /** Resolves when every change made so far is on disk. */
+  persisted(): Promise<void> {
+    if (this.saved >= this.changed) return Promise.resolve();
+    return new Promise((resolve, reject) => this.waiters.push({ upTo: this.changed, resolve, reject }));
   }
 
   get(id: number): Tx | null {
-    const r = rows<{ id: number; start: number; end: number | null; result: TxResult; plan: string }>(this.db, 'SELECT * FROM tx WHERE id = ?', [id])[0];
-    return r ? { ...(decode(r.plan) as TxPlan), id: r.id, start: r.start, end: r.end, result: r.result } : null;
+    const r = rows<TxRow>(this.db, 'SELECT * FROM tx WHERE id = ?', [id])[0];
+    if (!r) return null;
+    const text = this.durable ? fs.readFileSync(this.planFile(id), 'utf8') : this.plans.get(id)!;
+    return { ...(decode(text) as TxPlan), id: r.id, start: r.start, end: r.end, result: r.result };
   }
 
   /** The transaction a client's request with `key` started, if any. */
@@ -157,7 +210,6 @@ export class Journal {
   }
 
   savepoints(tx: number): Savepoint[] {
-    this.flush();
     return rows<Savepoint>(this.db, 'SELECT seq, phase, unit, type, result, time FROM savepoints WHERE tx = ? ORDER BY seq', [tx]);
   }
 
@@ -166,54 +218,67 @@ export class Journal {
   }
 
   list(): TxSummary[] {
-    this.flush();
     const counts = new Map(
       rows<{ tx: number; done: number; failed: number }>(
         this.db,
         `SELECT tx, sum(result = 'done') AS done, sum(result != 'done') AS failed FROM savepoints WHERE phase = 'apply' GROUP BY tx`,
       ).map((c) => [c.tx, c]),
     );
-    return rows<{ id: number; start: number; end: number | null; result: TxResult; plan: string }>(this.db, 'SELECT * FROM tx ORDER BY id').map((r) => {
-      const p = decode(r.plan) as TxPlan;
+    return rows<TxRow>(this.db, 'SELECT * FROM tx ORDER BY id').map((r) => {
       const c = counts.get(r.id);
       return {
         id: r.id,
-        kind: p.kind,
-        reverts: p.reverts,
+        kind: r.kind,
+        reverts: r.reverts,
         start: r.start,
         duration: r.end === null ? null : r.end - r.start,
-        specFile: p.specFile,
-        specHash: p.specHash,
+        specFile: r.specFile,
+        specHash: r.specHash,
         result: r.result,
-        jobs: { planned: p.jobs.length, done: c?.done ?? 0, failed: c?.failed ?? 0 },
+        jobs: { planned: r.planned, done: c?.done ?? 0, failed: c?.failed ?? 0 },
       };
     });
   }
 
-  close(): void {
-    this.flush();
+  async close(): Promise<void> {
+    await this.persisted();
     this.db.close();
   }
 
-  /**
-   * One write transaction, then the export made durable (sql.js cannot export inside a transaction). Queued
-   * savepoints go first, each as an SQL SAVEPOINT of its own: a result never lands before the jobs that led to it.
-   */
-  private write(fn?: () => void): void {
-    const batch = this.queued.splice(0);
+  private planFile(id: number): string {
+    return path.join(path.dirname(this.file), 'plans', `${id}.json`);
+  }
+
+  /** One write transaction (sql.js cannot export inside one), then a durable write of the export, soon. */
+  private change(fn: () => void): void {
     this.db.run('BEGIN');
     try {
-      for (const sp of batch) {
-        this.db.run(`SAVEPOINT job_${sp.seq}`);
-        this.db.run('INSERT INTO savepoints VALUES (?, ?, ?, ?, ?, ?, ?)', [sp.tx, sp.seq, sp.phase, sp.unit, sp.type, sp.result, sp.time]);
-        this.db.run(`RELEASE job_${sp.seq}`);
-      }
-      fn?.();
+      fn();
       this.db.run('COMMIT');
     } catch (err) {
       this.db.run('ROLLBACK');
       throw err;
     }
-    if (this.durable) writeAtomic(this.file, this.db.export(), true);
+    this.changed++;
+    void this.write();
+  }
+
+  /** Export and write until the file holds every change; one write at a time, so the newest export lands last. */
+  private async write(): Promise<void> {
+    if (this.writing) return;
+    this.writing = true;
+    try {
+      while (this.saved < this.changed) {
+        const upTo = this.changed;
+        if (this.durable) await writeDurable(this.file, this.db.export());
+        this.saved = upTo;
+        this.waiters = this.waiters.filter((w) => (w.upTo <= upTo ? (w.resolve(), false) : true));
+      }
+    } catch (err) {
+      // Disk full, or gone: whoever waits hears it; the next change tries again.
+      for (const w of this.waiters.splice(0)) w.reject(err as Error);
+    } finally {
+      this.writing = false;
+    }
   }
 }

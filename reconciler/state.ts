@@ -222,6 +222,28 @@ export function writeAtomic(file: string, data: Uint8Array, durable = false): vo
   }
 }
 
+/**
+ * writeAtomic's durable write, off the event loop: the write and both fsyncs run on libuv's pool, so the core goes
+ * on with its jobs meanwhile (the journal's savepoints).
+ */
+export async function writeDurable(file: string, data: Uint8Array): Promise<void> {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  const fh = await fs.promises.open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await fs.promises.rename(tmp, file);
+  const dir = await fs.promises.open(path.dirname(file), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
 /** Why a state file cannot be read by this core, or null when it can (an empty database can). */
 function unusable(db: Database): string | null {
   let version: string | undefined;
