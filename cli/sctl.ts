@@ -385,8 +385,9 @@ function progress(e: unknown): void {
   const line = `${phase}[${p.done}/${p.total}] ${mark} ${p.type} ${p.unit}${p.result === 'done' ? '' : ` (${p.result})`}`;
   const now = p.running.length ? c.dim(`  running: ${p.running.join(', ')}`) : '';
   if (!tty) return void process.stderr.write(line + '\n');
-  process.stderr.write(`\r\x1b[K${line}${p.result === 'done' ? now : '\n'}`);
-  if (p.done === p.total) process.stderr.write('\r\x1b[K' + (p.result === 'done' ? line + '\n' : ''));
+  // Failures and the last job stay on screen; the rest is rewritten in place.
+  const final = p.result !== 'done' || p.done === p.total;
+  process.stderr.write(`\r\x1b[K${line}${final ? '\n' : now}`);
 }
 
 /** --timeout: a systemd time span; 0 or infinity: none. */

@@ -3,7 +3,7 @@
 // policy. The journal (journal.ts) is the record; the daemon installs definitions and runs the jobs.
 import { createHash } from 'node:crypto';
 import type { SystemSpec } from '../specs/types.js';
-import type { JobResult, JobType } from '../transactions/types.js';
+import type { Job, JobResult, JobType } from '../transactions/types.js';
 import type { Daemon } from './daemon.js';
 import type { Definitions, Journal, TxPlan, TxPolicy } from './journal.js';
 import { configHash, isEmpty, type Plan } from './plan.js';
@@ -311,15 +311,29 @@ export class Transactions {
     phase: 'apply' | 'rollback' = 'apply',
   ): Promise<Ran> {
     if (!anchors.length) return { results: [], failed: [] };
-    const tx = this.d.enqueueChecked(anchors, 'replace');
+    // Listening before the jobs are queued: some complete while they are (a target comes up at once).
+    const early: [Job, JobResult][] = [];
+    let report = (job: Job, result: JobResult) => void early.push([job, result]);
+    const stop = this.d.onJob((job, result) => report(job, result));
+    let tx: ReturnType<Daemon['enqueueChecked']>;
+    try {
+      tx = this.d.enqueueChecked(anchors, 'replace');
+    } catch (err) {
+      stop();
+      throw err;
+    }
     const each = started?.(tx.id);
+    const mine = early.filter(([job]) => job.transaction === tx.id);
+    // The plan's jobs: those that complete at once as no-ops are not among them, nor reported.
+    const total = tx.jobs.length - tx.noops;
     let done = 0;
-    const stop = this.d.onJob((job, result) => {
+    report = (job, result) => {
       if (job.transaction !== tx.id) return;
       each?.(job, result);
       const names = this.d.engine.jobs().filter((j) => j.state === 'running').map((j) => j.unit);
-      onProgress?.({ phase, done: ++done, total: tx.jobs.length, unit: job.unit, type: job.type, result, running: names.slice(0, 3) });
-    });
+      onProgress?.({ phase, done: ++done, total, unit: job.unit, type: job.type, result, running: names.slice(0, 3) });
+    };
+    for (const [job, result] of mine) report(job, result);
     try {
       const { results } = await this.d.engine.wait(tx.id);
       const required = new Set([...tx.jobs.filter((j) => j.matters).map((j) => j.unit), ...(touched ?? [])]);

@@ -16,7 +16,7 @@ export interface EngineHost {
    * engine.unitChanged().
    */
   begin(job: Job, action: 'start' | 'stop' | 'reload'): JobResult | null;
-  /** Called once per finished job (progress, logs, persistence). */
+  /** Called once per finished job (progress, logs, persistence); not for the jobs planned as no-ops. */
   finished(job: Job, result: JobResult): void;
   /** A transaction's entry got its result (a job may serve several transactions: once for each). */
   recorded?(transaction: number, entry: { unit: string; type: JobType; result: JobResult }): void;
@@ -35,6 +35,8 @@ interface Slot {
   waiters: Map<number, JobType>;
   /** A restart past its stop phase: it runs as a start, and reports as the restart it is. */
   restarted: boolean;
+  /** Complete before it began (the unit already is as asked): its transactions hear of it, the host does not. */
+  noop: boolean;
 }
 
 interface Tracked {
@@ -65,7 +67,7 @@ export class Engine {
   constructor(private readonly host: EngineHost) {}
 
   /** Build and queue a transaction; throws TransactionError (nothing queued) when it cannot be built. */
-  enqueue(anchors: Anchor[], mode: JobMode): { id: number; jobs: Job[]; entries: { unit: string; type: JobType }[] } {
+  enqueue(anchors: Anchor[], mode: JobMode): { id: number; jobs: Job[]; entries: { unit: string; type: JobType }[]; noops: number } {
     const built = buildTransaction({
       graph: this.host.graph(),
       view: (unit) => this.host.view(unit),
@@ -86,7 +88,7 @@ export class Engine {
     const jobs: Job[] = [];
     const instant: Slot[] = [];
     for (const p of built.jobs) {
-      const slot = p.noop ? this.slot(p, id) : this.install(p, id);
+      const slot = p.noop ? { ...this.slot(p, id), noop: true } : this.install(p, id);
       slot.waiters.set(id, p.type);
       tx.entries.push({ unit: p.unit, type: p.type, jobId: slot.job.id });
       jobs.push({ ...slot.job });
@@ -96,7 +98,7 @@ export class Engine {
     if (tx.left === 0) this.close(id, tx);
     for (const slot of instant) this.finish(slot, 'done');
     this.dispatch();
-    return { id, jobs, entries: tx.entries.map(({ unit, type }) => ({ unit, type })) };
+    return { id, jobs, entries: tx.entries.map(({ unit, type }) => ({ unit, type })), noops: instant.length };
   }
 
   /** The single choke point's engine half: a unit's public state changed. */
@@ -157,7 +159,7 @@ export class Engine {
 
   private slot(p: PlannedJob, transaction: number): Slot {
     const job: Job = { id: ++this.lastJob, unit: p.unit, type: p.type, state: 'waiting', matters: p.matters, transaction };
-    return { job, waiters: new Map(), restarted: false };
+    return { job, waiters: new Map(), restarted: false, noop: false };
   }
 
   /** A new job, or the planned one merged into the unit's queued job (systemd's job_install). */
@@ -249,7 +251,7 @@ export class Engine {
       this.slots.delete(job.id);
       this.byUnit.delete(job.unit);
     }
-    this.host.finished({ ...job, type: slot.restarted ? 'restart' : job.type }, result);
+    if (!slot.noop) this.host.finished({ ...job, type: slot.restarted ? 'restart' : job.type }, result);
     for (const id of slot.waiters.keys()) this.record(id, job.id, result);
     if (!propagate || result === 'done') return;
 
