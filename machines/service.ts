@@ -373,12 +373,18 @@ const machineSetup = setup({
       idle(context, 'control') && context.queue.length === 0 && (context.notifyState !== 'reloading' || mainGone(context)),
     reloadAbandoned: ({ context }) => context.reloadResult === 'failed',
     sendSigkill: ({ context }) => context.config.SendSIGKILL,
-    shallRestart: ({ context }) =>
-      !context.forbidRestart &&
-      !exitListed(context.mainExit, context.config.RestartPreventExitStatus) &&
-      restartAllowed(context.config.Restart, context.result),
+    shallRestart: ({ context }) => shallRestart(context),
   },
 });
+
+/** Restart= will bring the service back once nothing of it runs (systemd's service_shall_restart). */
+export function shallRestart(context: ServiceContext): boolean {
+  return (
+    !context.forbidRestart &&
+    !exitListed(context.mainExit, context.config.RestartPreventExitStatus) &&
+    restartAllowed(context.config.Restart, context.result)
+  );
+}
 
 const enter = (state: ServiceState, timer: Timer) => ({ type: 'enter', params: { state, timer } }) as const;
 const load = (phase: Phase) => ({ type: 'load', params: { phase } }) as const;

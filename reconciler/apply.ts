@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { SystemSpec } from '../specs/types.js';
 import type { Job, JobResult, JobType } from '../transactions/types.js';
-import type { Daemon } from './daemon.js';
+import type { Daemon, Unit } from './daemon.js';
 import type { Definitions, Journal, TxPlan, TxPolicy } from './journal.js';
 import { configHash, isEmpty, type Plan } from './plan.js';
 import { ControlError } from './protocol.js';
@@ -57,8 +57,13 @@ export const DEFAULT_TIMEOUT_MS = 5 * 60_000;
 
 type Progress = (p: ApplyProgress) => void;
 
-/** Running, or on its way to it: what "was active" means for a rollback. */
-export const running = (s: string) => s === 'active' || s === 'activating' || s === 'reloading';
+/**
+ * Running, or on its way to it (also by itself: a crash-looping service between two runs): what "was active" means
+ * for a rollback.
+ */
+export function running(u: Unit): boolean {
+  return u.active === 'active' || u.active === 'activating' || u.active === 'reloading' || (u.type.comingBack?.(u.actor.getSnapshot()) ?? false);
+}
 
 export class Transactions {
   /** Where the journal is (set by startCore); null: nothing is journaled, and nothing can be rolled back. */
@@ -243,25 +248,27 @@ export class Transactions {
 
   /**
    * Put back what a failed transaction found: its touched units get their earlier definitions (an added one goes, a
-   * removed one returns), and every unit runs exactly when it ran before. Computed from the difference, not
-   * replayed; journaled with savepoints of its own.
+   * removed one returns), and every unit it touched or ran a job for runs exactly when it ran before; no other unit
+   * is looked at. Computed from the difference, not replayed; journaled with savepoints of its own.
    */
   private async rollBack(
     record: number,
-    was: Pick<TxPlan, 'before' | 'active' | 'specBefore'>,
+    was: Pick<TxPlan, 'before' | 'active' | 'specBefore' | 'jobs'>,
     journal: Journal,
     onProgress?: Progress,
     how: { phase: 'apply' | 'rollback'; only?: Set<string> } = { phase: 'rollback' },
   ): Promise<Ran> {
     const p = this.overlay(was.before, was.specBefore);
     const active = new Set(was.active);
+    const ran = journal.savepoints(record).filter((s) => s.phase === 'apply');
+    const scope = how.only ?? new Set([...Object.keys(was.before), ...was.jobs.map((j) => j.unit), ...ran.map((s) => s.unit)]);
     const anchors: { unit: string; type: JobType }[] = [];
     for (const [name, u] of this.d.units) {
-      if (how.only && !how.only.has(name)) continue;
+      if (!scope.has(name)) continue;
       const restart = p.changed.some((c) => c.unit === name && c.restart);
       if (u.removed || !active.has(name)) {
-        if (running(u.active)) anchors.push({ unit: name, type: 'stop' });
-      } else if (!running(u.active)) anchors.push({ unit: name, type: 'start' });
+        if (running(u)) anchors.push({ unit: name, type: 'stop' });
+      } else if (!running(u)) anchors.push({ unit: name, type: 'start' });
       else if (restart) anchors.push({ unit: name, type: 'restart' });
     }
     return this.run(record, how.phase, anchors, journal, { key: null, timeoutMs: 0, strict: true, onProgress });
@@ -358,7 +365,7 @@ export class Transactions {
   }
 
   private activeSet(): string[] {
-    return [...this.d.units.values()].filter((u) => running(u.active)).map((u) => u.name);
+    return [...this.d.units.values()].filter(running).map((u) => u.name);
   }
 
   /** What the journal keeps of an apply: the touched units before and after, the active set, the planned jobs. */

@@ -344,6 +344,15 @@ export class Daemon {
   install(desired: SystemSpec, p: Plan): void {
     this.specFile = desired.files[0] ?? null;
     this.manager = desired.manager;
+    // A unit the spec names again is not removed after all, and keeps no new definition the spec no longer asks for
+    // (a rollback putting back what was in force while a removal or a restart was under way).
+    const changed = new Set(p.changed.map((c) => c.unit));
+    for (const [name, u] of this.units) {
+      if (!desired.units[name] || !(u.removed || (u.next && !changed.has(name)))) continue;
+      u.removed = false;
+      if (!changed.has(name)) u.next = null;
+      this.redefined(name);
+    }
     for (const name of p.added) this.units.set(name, this.create(desired.units[name]));
     for (const d of p.changed) {
       const u = this.units.get(d.unit)!;

@@ -18,6 +18,8 @@ export interface UnitType {
   activeState(snapshot: Snapshot<unknown>): ActiveState;
   /** systemd's SubState (the private state's name: 'running', 'start-pre', 'auto-restart', ...). */
   subState(snapshot: Snapshot<unknown>): string;
+  /** Deactivating, but on its way back by itself (a service's Restart=); absent: never. */
+  comingBack?(snapshot: Snapshot<unknown>): boolean;
   /** Whether a reload job makes sense (service: ExecReload set). */
   canReload(config: UnitCommon): boolean;
   /** Keys whose change applies without restarting the unit (Description, ...). */
