@@ -6,6 +6,7 @@ import { log } from './log.js';
 import { FDS_ENV, FIRST_STORED_FD, STORED_ENV, WATCHDOG_ENV, type CoreMessage, type InitMessage } from './protocol.js';
 import type { InitSockets } from './sockets.js';
 import type { RebootAction } from './sys.js';
+import type { ConsoleMode } from './options.js';
 
 export interface CoreSettings {
   script: string;
@@ -34,9 +35,10 @@ export interface SupervisorEvents {
 const STRIPPED = ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS', 'NODE_CHANNEL_FD', 'NODE_CHANNEL_SERIALIZATION_MODE'];
 
 /** The core's environment: ours minus what only slows it, plus where its inherited sockets and its work are. */
-export function coreEnv(o: { stateDir: string; spec: string; main: string[] | null; watchdogMs: number }): NodeJS.ProcessEnv {
+export function coreEnv(o: { stateDir: string; spec: string; main: string[] | null; watchdogMs: number; console: ConsoleMode }): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  for (const name of [...STRIPPED, 'SYSMASTER_MAIN_CMD']) delete env[name];
+  for (const name of [...STRIPPED, 'SYSMASTER_MAIN_CMD', 'SYSMASTER_UP']) delete env[name];
+  if (o.console !== 'off') env.SYSMASTER_UP = o.console;
   env.SYSMASTER_STATE_DIR = o.stateDir;
   env.SYSMASTER_SPEC = o.spec;
   env[FDS_ENV] = 'control:3'; // the stdio slot spawn() puts it in

@@ -11,12 +11,12 @@ import { NotifySocket } from '../reconciler/notify.js';
 import { killAll } from './killall.js';
 import { log } from './log.js';
 import { USAGE, UsageError, parseOptions, type Options } from './options.js';
-import type { ForwardedEvent, ShutdownReason } from './protocol.js';
+import { FORWARDED, type ForwardedEvent, type ShutdownReason } from './protocol.js';
 import { BusyError, openSockets, type InitSockets } from './sockets.js';
-import { cloexecFrom3, disableCtrlAltDel, reboot, sync, type RebootAction } from './sys.js';
+import { cloexecFrom3, disableCtrlAltDel, onRealtime, reboot, SIGRTMIN_3, sync, type RebootAction } from './sys.js';
 
-const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR1'] as const;
-type Handled = (typeof SIGNALS)[number];
+const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', ...FORWARDED] as const;
+type Handled = (typeof SIGNALS)[number] | 'SIGRTMIN+3';
 
 /** A core that said 'exit' only has to exit; it gets this long before it is killed with the rest. */
 const CORE_EXIT_MS = 1000;
@@ -108,6 +108,7 @@ function run(o: Options, sockets: InitSockets): (sig: Handled) => void {
   function onSignal(sig: Handled): void {
     switch (sig) {
       case 'SIGTERM':
+      case 'SIGRTMIN+3': // systemd's "halt" signal, which some container tools send
         return shutdown(sig);
       case 'SIGINT':
         // Ctrl-Alt-Del on a host's console: the core decides what it means; PID 1 never exits for it.
@@ -115,8 +116,10 @@ function run(o: Options, sockets: InitSockets): (sig: Handled) => void {
         return sup.running ? sup.send({ type: 'ctrl-alt-del' }) : log('SIGINT: no core runs');
       case 'SIGHUP':
         return sup.running ? sup.send({ type: 'reload' }) : log('SIGHUP: no core runs to reload');
-      case 'SIGUSR1':
-        return log('SIGUSR1 ignored'); // handled only so that Node does not open its inspector
+      default:
+        // Handled so that Node does not open its inspector on SIGUSR1; passed on to a main command, as tini does.
+        if (!o.main) return log(`${sig} ignored: there is no main command to pass it to`);
+        return sup.running ? sup.send({ type: 'forward', signal: sig }) : log(`${sig}: no core runs to pass it on`);
     }
   }
 
@@ -132,7 +135,13 @@ export async function main(argv: string[]): Promise<void> {
   // come before we are set up are replayed.
   let deliver: ((sig: Handled) => void) | null = null;
   const early: Handled[] = [];
-  for (const sig of SIGNALS) process.on(sig, () => (deliver ? deliver(sig) : early.push(sig)));
+  const on = (sig: Handled) => (deliver ? deliver(sig) : early.push(sig));
+  for (const sig of SIGNALS) process.on(sig, () => on(sig));
+  try {
+    onRealtime(SIGRTMIN_3, () => on('SIGRTMIN+3'));
+  } catch (err) {
+    log(`${(err as Error).message}: SIGRTMIN+3 will not stop us (SIGTERM does)`);
+  }
   // A console nobody reads any more (the terminal closed, `| head` ended) must not matter: writes to it are dropped.
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
   // PID 1 must not die of a bug: on a host that is a kernel panic. Say it loudly and carry on.

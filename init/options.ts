@@ -6,7 +6,9 @@ import { parseArgs } from 'node:util';
 import { stateDir } from '../reconciler/paths.js';
 
 export const USAGE = `usage: sysmaster-init [--state-dir DIR] [--spec PATH] [--core PATH] [--watchdog-sec DUR]
-                      [--grace DUR] [--max-failed-starts N] [-- CMD ARGS...]`;
+                      [--grace DUR] [--max-failed-starts N] [--console prefix|plain|off] [-- CMD ARGS...]`;
+
+export type ConsoleMode = 'prefix' | 'plain' | 'off';
 
 export interface Options {
   stateDir: string;
@@ -24,6 +26,8 @@ export interface Options {
   /** We are process 1 of our PID namespace. */
   pid1: boolean;
   container: boolean;
+  /** What the console shows: state changes and service output, `unit | line` (prefix) or bare (plain), or nothing. */
+  console: ConsoleMode;
 }
 
 /** A bad command line; main prints it with the usage and exits 2. */
@@ -84,6 +88,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
         'watchdog-sec': { type: 'string' },
         grace: { type: 'string' },
         'max-failed-starts': { type: 'string' },
+        console: { type: 'string' },
       },
     }));
   } catch (err) {
@@ -93,6 +98,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   const container = inContainer(env, pid1);
   const max = values['max-failed-starts'];
   if (max !== undefined && !/^\d+$/.test(max)) throw new UsageError(`--max-failed-starts wants a count, got "${max}"`);
+  // `sysmaster up` chooses through the environment; a container's log is its console, so it shows everything.
+  const consoleMode = values.console ?? (env.SYSMASTER_UP === 'prefix' || env.SYSMASTER_UP === 'plain' ? env.SYSMASTER_UP : container ? 'prefix' : 'off');
+  if (!['prefix', 'plain', 'off'].includes(consoleMode)) throw new UsageError(`--console wants prefix, plain or off, got "${consoleMode}"`);
   const main = dash < 0 ? null : argv.slice(dash + 1);
   if (main && !main.length) throw new UsageError('nothing after "--": give the main command or drop the "--"');
   return {
@@ -106,5 +114,6 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     maxFailedStarts: max !== undefined ? Number(max) || Infinity : container ? 5 : Infinity,
     pid1,
     container,
+    console: consoleMode as ConsoleMode,
   };
 }

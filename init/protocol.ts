@@ -40,7 +40,7 @@ export type CoreMessage =
   /** The core exits next on purpose: start a fresh one at once, not counted as a failure. */
   | { type: 'reexec' };
 
-export type ShutdownReason = 'SIGTERM' | 'SIGINT';
+export type ShutdownReason = 'SIGTERM' | 'SIGINT' | 'SIGRTMIN+3';
 
 export type InitMessage =
   /** On 'ready': every unacknowledged event, in seq order; after that, new ones as they come. */
@@ -50,7 +50,12 @@ export type InitMessage =
   /** SIGHUP: daemon-reload. */
   | { type: 'reload' }
   /** SIGINT to a host PID 1: start ctrl-alt-del.target. */
-  | { type: 'ctrl-alt-del' };
+  | { type: 'ctrl-alt-del' }
+  /** A signal for the main command (`-- CMD`): SIGUSR1, SIGUSR2, SIGWINCH, as tini passes them on. */
+  | { type: 'forward'; signal: ForwardedSignal };
+
+export const FORWARDED = ['SIGUSR1', 'SIGUSR2', 'SIGWINCH'] as const;
+export type ForwardedSignal = (typeof FORWARDED)[number];
 
 /** The env variable naming the fds init passes (`control:3`): never probe fds, Node fills gaps. */
 export const FDS_ENV = 'SYSMASTER_FDS';

@@ -74,3 +74,31 @@ export function reboot(action: RebootAction): void {
 export function disableCtrlAltDel(): void {
   if (sys().reboot(RB_DISABLE_CAD) !== 0) fail('reboot(RB_DISABLE_CAD)');
 }
+
+/** glibc's SIGRTMIN is 34 (the kernel's 32, less the two glibc keeps); systemd's "halt" signal is SIGRTMIN+3. */
+export const SIGRTMIN_3 = 37;
+
+interface SignalHandle {
+  onsignal: (signum: number) => void;
+  start(signum: number): number;
+  unref(): void;
+}
+
+/**
+ * A handler for a real-time signal. process.on() knows only the named signals; libuv handles any number, through
+ * the binding process.on() itself uses (deprecated as a public API, hence the warning kept quiet).
+ */
+export function onRealtime(signum: number, handler: () => void): void {
+  const quiet = process.noDeprecation;
+  process.noDeprecation = true;
+  try {
+    const { Signal } = (process as unknown as { binding(name: string): { Signal: new () => SignalHandle } }).binding('signal_wrap');
+    const handle = new Signal();
+    handle.unref();
+    handle.onsignal = () => handler();
+    const err = handle.start(signum);
+    if (err !== 0) throw new SysError('uv_signal_start', -err, String(signum));
+  } finally {
+    process.noDeprecation = quiet;
+  }
+}

@@ -9,6 +9,7 @@ import { buildAtomGraph } from '../units/atoms.js';
 import { typeOfUnit } from '../units/index.js';
 import type { UnitType } from '../units/types.js';
 import { failedCondition } from './conditions.js';
+import { unitAction, type ActionRequest } from './actions.js';
 import { Transactions } from './apply.js';
 import { Effects } from './effects.js';
 import { LogStore, type LogRecord } from './logs.js';
@@ -61,6 +62,8 @@ export class Daemon {
   specFile: string | null = null;
   /** The [manager] settings of the spec in force. */
   manager: ManagerConfig | null = null;
+  /** Where a unit's SuccessAction= / FailureAction= goes (set by the core's main: it stops everything and exits). */
+  onAction: ((request: ActionRequest) => void) | null = null;
   /** The highest exit from init whose effect is in the state (exactly-once delivery). */
   eventSeq = 0;
   private pending: NodeJS.Timeout | NodeJS.Immediate | null = null;
@@ -488,6 +491,11 @@ export class Daemon {
     this.engine.unitChanged(u.name, { from, to, failed, reloadOk });
     if (u.removed && this.idle(u) && this.units.get(u.name) === u) this.forget(u);
     for (const l of this.changeListeners) l(u);
+    const action = unitAction(u.name, u.spec.config, { from, to, failed }, ctx as Parameters<typeof unitAction>[3]);
+    if (action) {
+      this.note(`${u.name}: ${action.why === 'failure' ? 'FailureAction' : 'SuccessAction'}=${action.action} (exit status ${action.code})`);
+      this.onAction?.(action);
+    }
   }
 
   /**
@@ -546,7 +554,14 @@ export class Daemon {
 
   /** Read a file the spec came from, for `sctl cat`. */
   source(u: Unit): string {
-    const lines = fs.readFileSync(u.spec.where.file, 'utf8').split('\n');
+    let text: string;
+    try {
+      text = fs.readFileSync(u.spec.where.file, 'utf8');
+    } catch {
+      // Not from a file (the main command), or the file is gone since: the definition in force, as the spec keys.
+      return `# ${u.spec.where.file}\n${JSON.stringify(u.spec.config, null, 2)}\n`;
+    }
+    const lines = text.split('\n');
     const start = u.spec.where.line - 1;
     const own = lines[start]?.trim().replace(/^\[|\]$/g, '') ?? '';
     let end = start + 1;

@@ -6,7 +6,10 @@ import path from 'node:path';
 import { heartbeatMs, inheritedFds, type CoreMessage, type InitMessage } from '../init/protocol.js';
 import { loadSpec } from './spec.js';
 import { consoleSink } from './console.js';
-import { startCore } from './core.js';
+import { startCore, type Core } from './core.js';
+import { exitStatus } from './actions.js';
+import { killUnit } from './kill.js';
+import type { ExitInfo } from '../machines/types.js';
 import { stateDir } from './paths.js';
 import { startTime } from './proc.js';
 import { StateStore } from './state.js';
@@ -55,6 +58,10 @@ async function main(): Promise<void> {
   });
   const d = core.daemon;
   const gone = core.gone;
+  d.onAction = (a) => {
+    if (a.action === 'exit-force') return void exitNow(a.code);
+    void shutdown(a.action === 'exit' ? a.code : 0, a.action === 'exit' ? undefined : a.action);
+  };
   sink?.note(`manager pid ${process.pid} under sysmaster-init ${process.ppid}, state in ${dir}`);
   if (previous) (sink ? sink.note : log)(`took over ${previous.units.length} units from the previous core (pid ${process.pid})`);
 
@@ -75,6 +82,12 @@ async function main(): Promise<void> {
         .then((spec) => d.transactions.apply(spec))
         .catch((err: Error) => log(`reload failed: ${err.message}`));
     } else if (m.type === 'ctrl-alt-del') log('ctrl-alt-del: no ctrl-alt-del.target yet, ignored');
+    else if (m.type === 'forward') {
+      const u = d.units.get('main.service');
+      const pid = u ? d.context(u).mainPid : null;
+      if (typeof pid === 'number') killUnit({ mainPid: pid, controlPid: null, mode: 'process', signal: m.signal });
+      else log(`${m.signal}: the main command is not running`);
+    }
   });
 
   async function shutdown(code: number, action?: 'poweroff' | 'reboot' | 'halt'): Promise<void> {
@@ -84,6 +97,12 @@ async function main(): Promise<void> {
     await d.stopAll();
     d.flush();
     sink?.note('all units stopped');
+    await exitNow(mainStatus(d) ?? code, action);
+  }
+
+  /** Tell init the code to end with, and go (exit-force: whatever still runs, init kills). */
+  async function exitNow(code: number, action?: 'poweroff' | 'reboot' | 'halt'): Promise<void> {
+    stopping = true;
     send({ type: 'exit', code, ...(action ? { action } : {}) });
     await core.close();
     store.close();
@@ -93,7 +112,7 @@ async function main(): Promise<void> {
   send({ type: 'ready' });
 
   const spec = process.env.SYSMASTER_SPEC;
-  if (!previous && spec && fs.existsSync(spec)) {
+  if (!previous && spec && (fs.existsSync(spec) || process.env.SYSMASTER_MAIN_CMD)) {
     const result = await d.transactions.apply(await loadSpec(spec), undefined, { boot: true }).catch((err: Error) => {
       log(`cannot apply ${spec}: ${err.message}`);
       return null;
@@ -105,6 +124,16 @@ async function main(): Promise<void> {
       : `all ${result.results.length} jobs done`;
     (sink ? sink.note : log)(summary);
   }
+}
+
+/**
+ * A main command's exit status, once it has ended: the manager's own, as tini and s6-overlay pass it on (also after
+ * `docker stop`, which ends it with SIGTERM: 143 unless it handles the signal).
+ */
+function mainStatus(d: Core['daemon']): number | null {
+  const u = process.env.SYSMASTER_MAIN_CMD ? d.units.get('main.service') : undefined;
+  const exit = u ? (d.context(u).mainExit as ExitInfo | null | undefined) : null;
+  return exit ? exitStatus(exit, 0) : null;
 }
 
 /** Which init this core belongs to: its pid and start time (a pid alone may be reused). */

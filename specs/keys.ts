@@ -37,6 +37,9 @@ export interface KeyDef {
   derived?: string;
 }
 
+/** SuccessAction= / FailureAction= values (systemd's emergency actions that make sense here). */
+export const UNIT_ACTIONS = ['none', 'exit', 'exit-force', 'poweroff', 'reboot', 'halt'] as const;
+
 const depNote =
   'Full unit names (`"db.service"`), a string or an array of strings; every name must be defined in the spec.';
 
@@ -107,6 +110,21 @@ export const commonKeys: KeyDef[] = [
     kind: 'units',
     default: [],
     doc: `Units started when this unit finishes successfully and becomes inactive. ${depNote}`,
+  },
+  {
+    key: 'SuccessAction',
+    kind: 'enum',
+    values: UNIT_ACTIONS,
+    default: 'none',
+    doc: "What the manager does when this unit finishes successfully and becomes inactive: `exit` stops every unit and exits (in a container: the container ends) with the unit's exit status; `exit-force` exits without stopping the units first; `poweroff`, `reboot`, `halt` stop everything and do that (on a host's PID 1; elsewhere they exit 0). Default `none`. systemd's names.",
+  },
+  {
+    key: 'FailureAction',
+    kind: 'enum',
+    values: UNIT_ACTIONS,
+    default: 'none',
+    derived: '[manager] DefaultFailureAction',
+    doc: "What the manager does when this unit enters the failed state (after Restart= gave up), with the values of SuccessAction=; `exit` passes on the unit's exit status (128+N for a signal, 1 when it has none). Default: [manager] DefaultFailureAction (`none`).",
   },
   {
     key: 'WantedBy',
@@ -357,6 +375,13 @@ export const managerKeys: KeyDef[] = [
     values: ['rollback', 'resume'],
     default: 'rollback',
     doc: 'What the next core does with an apply a dead core left unfinished (docs/transactions.md): `rollback` puts back what was in force before it; `resume` finishes it. A rollback that was under way always carries on. Default `rollback`.',
+  },
+  {
+    key: 'DefaultFailureAction',
+    kind: 'enum',
+    values: UNIT_ACTIONS,
+    default: 'none',
+    doc: 'The FailureAction= of every unit that sets none. `"exit"` makes any unit that fails for good end the manager (in a container: the container, with that unit\'s exit status), as s6-overlay\'s S6_BEHAVIOUR_IF_STAGE2_FAILS does. Default `none`.',
   },
   {
     key: 'LogTarget',

@@ -13,7 +13,7 @@ import { expandGlob } from './glob.js';
 import { cycleText, type Edge, findCycles } from './graph.js';
 import { type KeyDef, managerKeys, unitKeys as defaultUnitKeys } from './keys.js';
 import { type Check, describe, isTable, kinds } from './kinds.js';
-import { type Lines, scanLines } from './lines.js';
+import { Lines, scanLines } from './lines.js';
 import { ajvOptions, buildSchema } from './schema.js';
 import precompiled from './schema-check.js';
 import { suggest } from './suggest.js';
@@ -26,6 +26,30 @@ export interface LoadOptions {
   env?: Record<string, string | undefined>;
   /** Keys of each unit type. Default specs/keys.ts unitKeys. */
   unitKeys?: Record<string, KeyDef[]>;
+  /** The main command (`sysmaster-init -- CMD ARGS...`): it becomes main.service (mainUnit()). */
+  main?: string[];
+}
+
+/** Where the main command's unit comes from, for its problems and for `sctl cat`. */
+export const MAIN_SOURCE = '(sysmaster-init -- CMD)';
+
+/**
+ * The main command as a unit, as tini and s6-overlay run it: started once every other unit's start is done, its
+ * output straight to the manager's (the container's log), and its end, whatever it is, ends the manager with its
+ * exit status.
+ */
+function mainUnit(argv: string[], others: string[]): RawUnit {
+  const table = {
+    Description: `The main command: ${argv.join(' ')}`,
+    Type: 'exec',
+    ExecStart: argv,
+    After: others,
+    StandardOutput: 'inherit',
+    SuccessAction: 'exit',
+    FailureAction: 'exit',
+  };
+  const source = { file: MAIN_SOURCE, data: { service: { main: table } }, lines: new Lines() };
+  return { name: 'main.service', type: 'service', base: 'main', table, source };
 }
 
 /** One file read and parsed. */
@@ -289,6 +313,7 @@ const derivations: Record<string, (config: Record<string, unknown>, manager: Man
     RestartSec: (c, m) => m.DefaultRestartSec,
     TimeoutStartSec: (c, m) => (c.Type === 'oneshot' ? Infinity : m.DefaultTimeoutStartSec),
     TimeoutStopSec: (c, m) => m.DefaultTimeoutStopSec,
+    FailureAction: (c, m) => m.DefaultFailureAction,
     NotifyAccess: (c) => (c.Type === 'notify' || (c.WatchdogSec as number) > 0 ? 'main' : 'none'),
     StandardError: (c) => clone(c.StandardOutput),
   };
@@ -564,6 +589,18 @@ function assemble(
         raw.set(name, { name, type, base, table, source });
       }
     }
+  }
+
+  if (opts.main) {
+    const defined = raw.get('main.service');
+    if (defined) {
+      problems.add({
+        where: { file: defined.source.file, line: defined.source.lines.at(['service', 'main']) },
+        unit: 'main.service',
+        message: 'main.service is defined here and by the main command after "--"',
+        hint: 'rename this unit: main.service is the main command',
+      });
+    } else raw.set('main.service', mainUnit(opts.main, [...raw.keys()].sort()));
   }
 
   // For hints only; default.target counts because the loader synthesises it when it is missing.

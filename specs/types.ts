@@ -37,6 +37,8 @@ export interface ExitStatusSet {
 }
 
 /** A condition entry; `negate` is systemd's leading `!`. */
+export type UnitAction = 'none' | 'exit' | 'exit-force' | 'poweroff' | 'reboot' | 'halt';
+
 export interface Condition {
   value: string;
   negate: boolean;
@@ -55,6 +57,8 @@ export interface UnitCommon {
   After: string[];
   OnFailure: string[];
   OnSuccess: string[];
+  SuccessAction: UnitAction;
+  FailureAction: UnitAction;
   /** [Install] reverse dependencies, folded into the unit table. */
   WantedBy: string[];
   RequiredBy: string[];
@@ -122,6 +126,8 @@ export interface ManagerConfig {
   LogTarget: 'console' | 'file' | 'null';
   /** What the next core does with an apply a dead core left unfinished. */
   OnCrash: 'rollback' | 'resume';
+  /** The FailureAction= of units that set none. */
+  DefaultFailureAction: UnitAction;
 }
 
 export interface SystemSpec {

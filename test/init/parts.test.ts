@@ -2,7 +2,7 @@
 import t from 'tap';
 import { backoff, coreEnv } from '../../init/core.js';
 import { Ledger } from '../../init/ledger.js';
-import { parseDuration, parseOptions } from '../../init/options.js';
+import { inContainer, parseDuration, parseOptions } from '../../init/options.js';
 import { heartbeatMs, inheritedFds } from '../../init/protocol.js';
 
 t.test('time spans as systemd writes them', async (t) => {
@@ -24,7 +24,11 @@ t.test('command line: defaults in a container, values, the main command', async 
   const env = { container: 'docker', SYSMASTER_STATE_DIR: '/tmp/sm-x' };
   const d = parseOptions([], env);
   t.match(d, { stateDir: '/tmp/sm-x', spec: '/etc/sysmaster/system.toml', main: null, watchdogMs: 10_000 });
-  t.match(d, { graceMs: 8000, maxFailedStarts: 5, container: true }, 'container defaults');
+  t.match(d, { graceMs: 8000, maxFailedStarts: 5, container: true, console: 'prefix' }, 'container defaults: the log shows everything');
+  // This test may itself run in a container (a /.dockerenv): the default follows what init detects.
+  t.equal(parseOptions([], { SYSMASTER_STATE_DIR: '/tmp/sm-x' }).console, inContainer({}, false) ? 'prefix' : 'off', 'on a host, nothing');
+  t.equal(parseOptions(['--console', 'plain'], env).console, 'plain');
+  t.equal(parseOptions([], { ...env, SYSMASTER_UP: 'plain' }).console, 'plain', "what `sysmaster up` asks for");
   t.match(d.core, /reconciler\/main\.js$/, 'the core next to this package');
 
   const own = ['--state-dir', '/s', '--grace', '1min', '--watchdog-sec', '2', '--max-failed-starts', '0'];
@@ -32,7 +36,7 @@ t.test('command line: defaults in a container, values, the main command', async 
   t.match(o, { stateDir: '/s', graceMs: 60_000, watchdogMs: 2000, maxFailedStarts: Infinity });
   t.same(o.main, ['app', '--grace', 'x'], 'everything after -- is the main command, untouched');
 
-  for (const bad of [['--bogus'], ['stray'], ['--max-failed-starts', 'two'], ['--grace', 'long'], ['--']]) {
+  for (const bad of [['--bogus'], ['stray'], ['--max-failed-starts', 'two'], ['--grace', 'long'], ['--'], ['--console', 'loud']]) {
     t.throws(() => parseOptions(bad, env), { code: 'EUSAGE' }, bad.join(' '));
   }
 });
@@ -71,11 +75,15 @@ t.test("the core's environment", async (t) => {
     delete process.env.NODE_EXTRA_CA_CERTS;
     delete process.env.SYSMASTER_MAIN_CMD;
   });
-  const env = coreEnv({ stateDir: '/s', spec: '/x.toml', main: null, watchdogMs: 2000 });
+  process.env.SYSMASTER_UP = 'prefix';
+  t.teardown(() => void delete process.env.SYSMASTER_UP);
+  const env = coreEnv({ stateDir: '/s', spec: '/x.toml', main: null, watchdogMs: 2000, console: 'off' });
   t.match(env, { SYSMASTER_STATE_DIR: '/s', SYSMASTER_SPEC: '/x.toml', SYSMASTER_FDS: 'control:3', SYSMASTER_WATCHDOG_MS: '2000' });
   t.equal(heartbeatMs(env), 500, 'four beats per watchdog period');
   t.equal(heartbeatMs({ SYSMASTER_WATCHDOG_MS: '60000' }), 1000, 'at least one a second');
   t.equal(heartbeatMs({ SYSMASTER_WATCHDOG_MS: '0' }), 1000, 'no watchdog');
   t.notOk('NODE_EXTRA_CA_CERTS' in env, 'NODE_EXTRA_CA_CERTS stripped');
   t.notOk('SYSMASTER_MAIN_CMD' in env, 'no main command unless given');
+  t.notOk('SYSMASTER_UP' in env, 'console off: the core shows nothing');
+  t.equal(coreEnv({ stateDir: '/s', spec: '/x.toml', main: ['app'], watchdogMs: 0, console: 'plain' }).SYSMASTER_UP, 'plain');
 });

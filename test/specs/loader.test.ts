@@ -15,10 +15,13 @@ t.test('an almost empty service gets every default', async (t) => {
     DefaultTimeoutStopSec: 90_000,
     DefaultRestartSec: 100,
     OnCrash: 'rollback',
+    DefaultFailureAction: 'none',
     LogTarget: 'console',
   });
   t.match(c, {
     Description: 'web.service',
+    SuccessAction: 'none',
+    FailureAction: 'none',
     Type: 'simple',
     Restart: 'no',
     RestartSec: 100,
