@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import equal from 'fast-deep-equal';
 import type { ActiveState } from '../machines/types.js';
 import type { SystemSpec, UnitSpec } from '../specs/types.js';
 import { buildAtomGraph } from '../units/atoms.js';
@@ -94,8 +95,10 @@ export function isEmpty(p: Plan): boolean {
 function diffUnit(from: UnitSpec, to: UnitSpec): UnitDiff | null {
   const a = from.config as unknown as Record<string, unknown>;
   const b = to.config as unknown as Record<string, unknown>;
+  // Most units of a big spec are unchanged: one structural comparison, no serialising.
+  if (equal(a, b)) return null;
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-  const fields = keys.filter((k) => stableJson(a[k]) !== stableJson(b[k])).map((key) => ({ key, from: a[key], to: b[key] }));
+  const fields = keys.filter((k) => !equal(a[k], b[k])).map((key) => ({ key, from: a[key], to: b[key] }));
   if (!fields.length) return null;
   const live = new Set([...commonKeyNames, ...typeOfUnit(to.name).liveKeys]);
   return { unit: to.name, fields, restart: fields.some((f) => !live.has(f.key)) };

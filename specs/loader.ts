@@ -272,7 +272,9 @@ function schemaCheck(
   return flagged;
 }
 
-const clone = <T>(v: T): T => structuredClone(v);
+// Defaults are shared by every unit: each gets its own copy of a list or table, and a number or string as it is.
+const clone = <T>(v: T): T =>
+  typeof v !== 'object' || v === null ? v : Array.isArray(v) && v.length === 0 ? ([] as T) : structuredClone(v);
 
 /** Normalises one table of keys; `keys` gets where each written key stood. */
 function normaliseTable(

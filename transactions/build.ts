@@ -237,6 +237,7 @@ export function mergeJobs(d: Draft, ctx: Context): TransactionError | undefined 
 
 /** 5. Reduce each job by its unit's state and flag what is already done (job_type_collapse, job_type_is_redundant). */
 export function collapseByState(d: Draft, ctx: Context): void {
+  const done = new Set<number>();
   for (const job of d.jobs.values()) {
     const state = stateOf(ctx, job.unit);
     if (job.type === 'restart' && (state === 'inactive' || state === 'failed')) job.type = 'start';
@@ -245,8 +246,9 @@ export function collapseByState(d: Draft, ctx: Context): void {
     // A job joining a queued one waits for it rather than completing at once.
     job.noop = job.type === 'nop' || (redundant && !ctx.queuedBy.has(job.unit));
     // systemd drops redundant jobs here, and with them what only they pulled in; the anchor stays.
-    if (job.noop && !job.anchor) d.release(job.key);
+    if (job.noop && !job.anchor) done.add(job.key);
   }
+  d.release(done);
   collectUnlessIsolating(d, ctx);
 }
 

@@ -83,9 +83,9 @@ export class Draft {
     this.forget(gone);
   }
 
-  /** The job no longer pulls anything in (its links out go). */
-  release(key: number): void {
-    this.links = this.links.filter((l) => l.from !== key);
+  /** These jobs no longer pull anything in (their links out go). */
+  release(keys: ReadonlySet<number>): void {
+    this.links = this.links.filter((l) => l.from === null || !keys.has(l.from));
   }
 
   /** Drop the jobs that nothing pulls in any more (systemd's transaction_collect_garbage). */
