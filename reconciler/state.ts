@@ -198,33 +198,25 @@ export async function openDatabase(file: string | null): Promise<Database> {
 }
 
 /**
- * tmp + rename: a reader sees the old file or the new one, never a mixture. Not `durable` for the runtime state: a
+ * tmp + rename: a reader sees the old file or the new one, never a mixture. Not durable, for the runtime state: a
  * core killed at any instant leaves the kernel's page cache intact, and the machine crashing is the one case fsync
  * covers, where the processes the state names are gone and the next init (another owner) ignores the file anyway.
- * Durable (fsync of the file, then of its directory for the rename) for what must outlive a boot: the journal.
+ * What must outlive a boot (the journal) uses writeDurable().
  */
-export function writeAtomic(file: string, data: Uint8Array, durable = false): void {
+export function writeAtomic(file: string, data: Uint8Array): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   const fd = fs.openSync(tmp, 'w', 0o600);
   try {
     fs.writeSync(fd, data);
-    if (durable) fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
   fs.renameSync(tmp, file);
-  if (!durable) return;
-  const dir = fs.openSync(path.dirname(file), 'r');
-  try {
-    fs.fsyncSync(dir);
-  } finally {
-    fs.closeSync(dir);
-  }
 }
 
 /**
- * writeAtomic's durable write, off the event loop: the write and both fsyncs run on libuv's pool, so the core goes
- * on with its jobs meanwhile (the journal's savepoints).
+ * writeAtomic made durable (fsync of the file, then of its directory for the rename), off the event loop: the write
+ * and both fsyncs run on libuv's pool, so the core goes on with its jobs meanwhile (the journal's savepoints).
  */
 export async function writeDurable(file: string, data: Uint8Array): Promise<void> {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
