@@ -80,7 +80,13 @@ export class Transactions {
   /** The journal, opened on first use: a core taking over does not pay for it. */
   journal(): Promise<Journal | null> {
     if (!this.file) return Promise.resolve(null);
-    this.opened ??= import('./journal.js').then((m) => m.Journal.open(this.file!, !this.volatile));
+    this.opened ??= import('./journal.js').then((m) =>
+      m.Journal.open(this.file!, !this.volatile).catch((err: Error) => {
+        // A read-only root (a container), or a home that does not exist: transactions still work, not their history.
+        this.d.note(`cannot keep the transaction journal in ${this.file}: ${err.message}; keeping it in memory only (set SYSMASTER_JOURNAL_DIR)`);
+        return m.Journal.open(this.file!, false);
+      }),
+    );
     return this.opened;
   }
 

@@ -42,5 +42,11 @@ export function journalFile(dir: string, env: NodeJS.ProcessEnv = process.env): 
   const { SYSMASTER_STATE_DIR: _, ...rest } = env;
   if (path.resolve(dir) !== stateDir(undefined, rest)) return path.join(dir, 'journal', 'journal.db');
   if ((process.getuid?.() ?? 0) === 0) return '/var/lib/sysmaster/journal.db';
-  return path.join(env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state'), 'sysmaster', 'journal.db');
+  if (env.XDG_STATE_HOME) return path.join(env.XDG_STATE_HOME, 'sysmaster', 'journal.db');
+  try {
+    return path.join(os.homedir(), '.local', 'state', 'sysmaster', 'journal.db');
+  } catch {
+    // A uid with no home at all (a container's --user 1234): next to the runtime state.
+    return path.join(dir, 'journal', 'journal.db');
+  }
 }
