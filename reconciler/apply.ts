@@ -272,10 +272,12 @@ export class Transactions {
     for (const [name, u] of this.d.units) {
       if (!scope.has(name)) continue;
       const restart = p.changed.some((c) => c.unit === name && c.restart);
+      // A unit on its way (a dead core's job, carried on by the adopted processes) gets a job too: the rollback's
+      // result then waits for it, and says so if it fails.
       if (u.removed || !active.has(name)) {
-        if (running(u)) anchors.push({ unit: name, type: 'stop' });
-      } else if (!running(u)) anchors.push({ unit: name, type: 'start' });
-      else if (restart) anchors.push({ unit: name, type: 'restart' });
+        if (running(u) || u.active === 'deactivating') anchors.push({ unit: name, type: 'stop' });
+      } else if (restart) anchors.push({ unit: name, type: running(u) ? 'restart' : 'start' });
+      else if (!running(u) || u.active === 'activating') anchors.push({ unit: name, type: 'start' });
     }
     return this.run(record, how.phase, anchors, journal, { key: null, timeoutMs: 0, strict: true, onProgress });
   }
@@ -292,7 +294,11 @@ export class Transactions {
     opts: { key: string | null; timeoutMs: number; strict: boolean; touched?: Set<string>; onProgress?: Progress; onAbort?: (reason: string) => void },
   ): Promise<Ran> {
     let timer: NodeJS.Timeout | undefined;
+    let engineTx: number | undefined;
     const ran = await this.jobs(anchors, opts, (tx) => {
+      engineTx = tx;
+      // Saved with its jobs: a next core leaves them to the resolution of this transaction.
+      this.d.journaled.set(tx, record);
       const abort = (reason: string) => {
         if (this.current?.id !== record) return;
         this.current = null;
@@ -305,6 +311,7 @@ export class Transactions {
       return (job, result) => journal.savepoint(record, { phase, unit: job.unit, type: job.type, result, time: this.d.now() });
     }, opts.onProgress, phase);
     clearTimeout(timer);
+    if (engineTx !== undefined) this.d.journaled.delete(engineTx);
     if (this.current?.id === record) this.current = null;
     for (const r of ran.results.filter((x) => x.result !== 'done')) journal.error(record, `${phase}: ${r.type} ${r.unit}: ${r.result}`);
     return ran;
@@ -336,12 +343,14 @@ export class Transactions {
       throw err;
     }
     const each = started?.(tx.id);
-    const mine = early.filter(([job]) => job.transaction === tx.id);
+    // By id: a job merged into one already queued keeps that one's transaction.
+    const ids = new Set(tx.jobs.map((j) => j.id));
+    const mine = early.filter(([job]) => ids.has(job.id));
     // The plan's jobs: those that complete at once as no-ops are not among them, nor reported.
     const total = tx.jobs.length - tx.noops;
     let done = 0;
     report = (job, result) => {
-      if (job.transaction !== tx.id) return;
+      if (!ids.has(job.id)) return;
       each?.(job, result);
       const names = this.d.engine.jobs().filter((j) => j.state === 'running').map((j) => j.unit);
       onProgress?.({ phase, done: ++done, total, unit: job.unit, type: job.type, result, running: names.slice(0, 3) });

@@ -64,6 +64,8 @@ export class Daemon {
   manager: ManagerConfig | null = null;
   /** Where a unit's SuccessAction= / FailureAction= goes (set by the core's main: it stops everything and exits). */
   onAction: ((request: ActionRequest) => void) | null = null;
+  /** Engine transactions that run for a journal transaction (apply.ts): their jobs are saved with its id. */
+  readonly journaled = new Map<number, number>();
   /** The highest exit from init whose effect is in the state (exactly-once delivery). */
   eventSeq = 0;
   private pending: NodeJS.Timeout | NodeJS.Immediate | null = null;
@@ -215,7 +217,7 @@ export class Daemon {
   }
 
   private jobRows() {
-    return this.engine.jobs().map((j) => ({ unit: j.unit, type: j.type, mode: 'replace' }));
+    return this.engine.jobs().map((j) => ({ unit: j.unit, type: j.type, mode: 'replace', journal: this.journaled.get(j.transaction) ?? null }));
   }
 
   /** The definition of `name` changed (or it is gone): the next save writes it. */
@@ -255,12 +257,15 @@ export class Daemon {
       for (const pid of this.effects.adopt(u, startsOf.get(u.name) ?? {}, requested.get(u.name))) gone.push({ unit: u.name, pid });
       this.follow(u, u.actor.getSnapshot() as Snapshot<unknown>);
     }
-    for (const j of state.jobs) {
-      try {
-        this.engine.enqueue([{ unit: j.unit, type: j.type as JobType }], 'replace');
-      } catch (err) {
-        this.note(`could not queue again ${j.type} ${j.unit}: ${(err as Error).message}`);
-      }
+    // One transaction, so that After= between them holds. A journaled transaction's jobs are not queued again: the
+    // next core's resolution of it (apply.ts resolveUnfinished) computes what is left, unless the journal died with
+    // the core (SYSMASTER_JOURNAL=volatile).
+    const durable = this.transactions.file !== null && !this.transactions.volatile;
+    const again = state.jobs.filter((j) => j.journal === null || !durable).map((j) => ({ unit: j.unit, type: j.type as JobType }));
+    try {
+      if (again.length) this.engine.enqueue(again, 'replace');
+    } catch (err) {
+      this.note(`could not queue again ${again.map((j) => `${j.type} ${j.unit}`).join(', ')}: ${(err as Error).message}`);
     }
     // A client's unfinished request waits again for what it still needs: the jobs just queued (a restart past its
     // stop phase is a start now), so the retry joins them instead of adding its own.

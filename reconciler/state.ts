@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Database, SqlJsStatic } from 'sql.js';
 import type { RequestRow } from './requests.js';
 
-export const STATE_VERSION = 2;
+export const STATE_VERSION = 3;
 
 /** A unit's definition: written when it changes (apply, reload), not on every state change. */
 export interface UnitDef {
@@ -39,6 +39,8 @@ export interface JobRow {
   unit: string;
   type: string;
   mode: string;
+  /** The journal transaction (apply, rollback) the job runs for, or null. */
+  journal: number | null;
 }
 
 export interface Meta {
@@ -100,7 +102,7 @@ export class StateStore {
       CREATE TABLE IF NOT EXISTS units (name TEXT PRIMARY KEY, spec TEXT NOT NULL, next TEXT, removed INTEGER NOT NULL,
         machine TEXT NOT NULL, hash TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS actors (name TEXT PRIMARY KEY, snapshot TEXT NOT NULL, starts TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS jobs (seq INTEGER PRIMARY KEY, unit TEXT NOT NULL, type TEXT NOT NULL, mode TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS jobs (seq INTEGER PRIMARY KEY, unit TEXT NOT NULL, type TEXT NOT NULL, mode TEXT NOT NULL, journal INTEGER);
       CREATE TABLE IF NOT EXISTS requests (key TEXT PRIMARY KEY, entries TEXT NOT NULL, results TEXT NOT NULL,
         done INTEGER NOT NULL);`);
     return new StateStore(db, file, dropped);
@@ -126,7 +128,7 @@ export class StateStore {
         snapshot: decode(String(r.snapshot)),
         starts: JSON.parse(String(r.starts)) as Record<string, string>,
       })),
-      jobs: rows<JobRow>(this.db, 'SELECT unit, type, mode FROM jobs ORDER BY seq'),
+      jobs: rows<JobRow>(this.db, 'SELECT unit, type, mode, journal FROM jobs ORDER BY seq'),
       requests: rows<{ key: string; entries: string; results: string; done: number }>(this.db, 'SELECT * FROM requests').map((r) => ({
         key: r.key,
         entries: JSON.parse(r.entries) as RequestRow['entries'],
@@ -161,8 +163,8 @@ export class StateStore {
       }
       drop.free();
       dropActor.free();
-      const job = db.prepare('INSERT INTO jobs (unit, type, mode) VALUES (?, ?, ?)');
-      for (const j of change.jobs) job.run([j.unit, j.type, j.mode]);
+      const job = db.prepare('INSERT INTO jobs (unit, type, mode, journal) VALUES (?, ?, ?, ?)');
+      for (const j of change.jobs) job.run([j.unit, j.type, j.mode, j.journal]);
       job.free();
       if (change.requests) {
         db.run('DELETE FROM requests');

@@ -42,7 +42,8 @@ function mainUnit(argv: string[], others: string[]): RawUnit {
   const table = {
     Description: `The main command: ${argv.join(' ')}`,
     Type: 'exec',
-    ExecStart: argv,
+    // Passed on as given, as tini does: `$` is literal here, not systemd's variable expansion.
+    ExecStart: argv.map((a) => a.replaceAll('$', () => '$$')),
     After: others,
     StandardOutput: 'inherit',
     SuccessAction: 'exit',

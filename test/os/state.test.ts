@@ -18,7 +18,7 @@ t.test('only what changed is written; the rest stays as it was', async (t) => {
   const file = path.join(dir, 'a.db');
   const store = await StateStore.open(file);
   t.equal(store.load(), null, 'a first start has no state');
-  store.save(change({ whole: true, defs: [def('a'), def('b')], actors: [actor('a', 100), actor('b', 200)], jobs: [{ unit: 'a', type: 'start', mode: 'replace' }], requests: [{ key: 'k1', entries: [{ unit: 'a', type: 'start' }], results: [], done: false }] }));
+  store.save(change({ whole: true, defs: [def('a'), def('b')], actors: [actor('a', 100), actor('b', 200)], jobs: [{ unit: 'a', type: 'start', mode: 'replace', journal: 4 }], requests: [{ key: 'k1', entries: [{ unit: 'a', type: 'start' }], results: [], done: false }] }));
   store.save(change({ eventSeq: 7, actors: [actor('b', 201)] }));
   store.close();
   t.equal(fs.statSync(file).mode & 0o777, 0o600, 'the state file is 0600');

@@ -6,12 +6,12 @@ import type { ServiceConfig } from '../../specs/types.js';
 import { parse, problems } from './helpers.js';
 
 t.test('the main command is a unit that starts after every other and ends the manager either way', async (t) => {
-  const spec = await parse('[service.db]\nExecStart = "/bin/true"\n\n[service.api]\nExecStart = "/bin/true"\n', { main: ['/bin/echo', 'hi there'] });
+  const spec = await parse('[service.db]\nExecStart = "/bin/true"\n\n[service.api]\nExecStart = "/bin/true"\n', { main: ['/bin/echo', 'hi there', '$HOME', 'kill $$'] });
   const m = spec.units['main.service'];
   t.equal(m.where.file, MAIN_SOURCE);
   const c = m.config as ServiceConfig;
   t.match(c, { Type: 'exec', SuccessAction: 'exit', FailureAction: 'exit', Restart: 'no', StandardOutput: { kind: 'inherit' } });
-  t.same(c.ExecStart.map((x) => x.argv), [['/bin/echo', 'hi there']], 'its arguments untouched');
+  t.same(c.ExecStart.map((x) => x.argv), [['/bin/echo', 'hi there', '$$HOME', 'kill $$$$']], "its arguments, '$' kept literal for the spawn's expansion");
   t.same(c.After, ['api.service', 'db.service']);
   t.ok(spec.units['default.target'].config.Wants.includes('main.service'), 'the default target pulls it in');
 });
