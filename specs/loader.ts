@@ -277,6 +277,15 @@ function schemaCheck(
 const clone = <T>(v: T): T =>
   typeof v !== 'object' || v === null ? v : Array.isArray(v) && v.length === 0 ? ([] as T) : structuredClone(v);
 
+const templates = new WeakMap<readonly KeyDef[], Record<string, unknown>>();
+
+/** Each key's default, shared: lists and tables in it are copied per unit. */
+function template(defs: readonly KeyDef[]): Record<string, unknown> {
+  let t = templates.get(defs);
+  if (!t) templates.set(defs, (t = Object.fromEntries(defs.map((d) => [d.key, d.default]))));
+  return t;
+}
+
 /** Normalises one table of keys; `keys` gets where each written key stood. */
 function normaliseTable(
   table: Record<string, unknown>,
@@ -285,13 +294,14 @@ function normaliseTable(
   check: Pick<Check, 'types' | 'units'>,
   problems: Problems,
 ): { config: Record<string, unknown>; keys: Record<string, Where>; failed: Set<string> } {
-  const config: Record<string, unknown> = {};
+  // Every key at once from one template (objects of one shape, in key order), then the written keys over it.
+  const config: Record<string, unknown> = { ...template(defs) };
   const keys: Record<string, Where> = {};
   const failed = new Set<string>();
   for (const def of defs) {
     const raw = table[def.key];
     if (raw === undefined) {
-      config[def.key] = clone(def.default);
+      if (typeof def.default === 'object' && def.default !== null) config[def.key] = clone(def.default);
       continue;
     }
     const { source, path: at } = place.locate(def.key);
@@ -499,6 +509,29 @@ function defaultTarget(units: Record<string, UnitSpec>, unitKeys: Record<string,
   return { name: 'default.target', type: 'target', config, where, keys: {} };
 }
 
+/**
+ * Units normalised by earlier loads, by their table and where it stands, for as long as the unit keys, the manager
+ * settings and the set of unit names stay the same: reloading a big spec with a few changed units (sctl plan, then
+ * apply) normalises those few. A unit is never changed once loaded, so the same object serves every load.
+ */
+let previous: { unitKeys: object; context: string; units: Map<string, UnitSpec> } | null = null;
+const REUSE_MAX = 20_000;
+
+/** A TOML value as JSON that tells its type: a date is not the string it prints as, and a big integer is kept. */
+function typed(this: Record<string, unknown>, key: string, value: unknown): unknown {
+  const raw = this[key];
+  if (raw instanceof Date) return { $date: value };
+  return typeof raw === 'bigint' ? { $bigint: String(raw) } : value;
+}
+
+function reusable(unitKeys: object, manager: ManagerConfig, names: Set<string>): Map<string, UnitSpec> {
+  const context = JSON.stringify([manager, [...names].sort()]);
+  if (previous?.unitKeys !== unitKeys || previous.context !== context || previous.units.size > REUSE_MAX) {
+    previous = { unitKeys, context, units: new Map() };
+  }
+  return previous.units;
+}
+
 /** Turns parsed, checked sources into the spec; every problem goes to `problems`. */
 function assemble(
   sources: Source[],
@@ -616,8 +649,17 @@ function assemble(
     .config as unknown as ManagerConfig;
 
   const units: Record<string, UnitSpec> = {};
+  const reuse = reusable(unitKeys, manager, names);
   for (const r of raw.values()) {
     const defs = unitKeys[r.type];
+    // What the unit's normalisation reads, besides the manager and the unit names: its table and where it stands.
+    const id = JSON.stringify([r.source.file, r.type, r.base, r.table, Object.keys(r.table).map((k) => r.source.lines.at([r.type, r.base, k])), r.source.lines.at([r.type, r.base])], typed);
+    const known = reuse.get(id);
+    if (known) {
+      units[r.name] = known;
+      continue;
+    }
+    const before = problems.list.length;
     const place = { locate: (key: string) => ({ source: r.source, path: [r.type, r.base, key] }), unit: r.name };
     const { config, keys, failed } = normaliseTable(r.table, defs, place, check, problems);
     const unit: UnitSpec = {
@@ -630,6 +672,7 @@ function assemble(
     derive(unit, defs, manager);
     if (r.type === 'service') serviceRules(unit, failed, problems);
     units[r.name] = unit;
+    if (problems.list.length === before) reuse.set(id, unit);
   }
 
   if (manager.DefaultTarget === 'default.target' && !units['default.target'] && unitKeys.target) {
