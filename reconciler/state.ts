@@ -93,6 +93,7 @@ export class StateStore {
 
   static async open(file: string): Promise<StateStore> {
     let db = await openDatabase(file);
+    migrate(db);
     const dropped = unusable(db);
     if (dropped !== null) {
       db.close();
@@ -236,6 +237,19 @@ export async function writeDurable(file: string, data: Uint8Array): Promise<void
   } finally {
     await dir.close();
   }
+}
+
+/**
+ * Older layouts this core can take over from (a daemon-reexec onto new code keeps its services): version 2 had no
+ * journal id on its jobs.
+ */
+function migrate(db: Database): void {
+  try {
+    if (rows<{ value: string }>(db, "SELECT value FROM meta WHERE key = 'version'")[0]?.value !== '2') return;
+  } catch {
+    return; // not a state file, or an empty one: unusable() says which
+  }
+  db.run("ALTER TABLE jobs ADD COLUMN journal INTEGER; UPDATE meta SET value = '3' WHERE key = 'version';");
 }
 
 /** Why a state file cannot be read by this core, or null when it can (an empty database can). */

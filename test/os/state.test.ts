@@ -56,6 +56,20 @@ t.test('a file this core cannot read is set aside, with the reason', async (t) =
   db.run("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL); INSERT INTO meta VALUES ('version', '1')");
   fs.writeFileSync(old, db.export());
   const o = await StateStore.open(old);
-  t.match(o.dropped, /state version 1, this core reads version 2/);
+  t.match(o.dropped, /state version 1, this core reads version 3/);
   t.equal(o.load(), null);
+});
+
+t.test('a version 2 state is taken over: its jobs get no journal id', async (t) => {
+  const file = path.join(dir, 'v2.db');
+  const SQL = await (createRequire(import.meta.url)('sql.js') as () => Promise<SqlJsStatic>)();
+  const db = new SQL.Database();
+  db.run(`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    INSERT INTO meta VALUES ('version', '2'), ('owner', 'init'), ('eventSeq', '5');
+    CREATE TABLE jobs (seq INTEGER PRIMARY KEY, unit TEXT NOT NULL, type TEXT NOT NULL, mode TEXT NOT NULL);
+    INSERT INTO jobs (unit, type, mode) VALUES ('a', 'start', 'replace');`);
+  fs.writeFileSync(file, db.export());
+  const s = await StateStore.open(file);
+  t.equal(s.dropped, null, 'not set aside');
+  t.match(s.load(), { owner: 'init', eventSeq: 5, jobs: [{ unit: 'a', type: 'start', mode: 'replace', journal: null }] });
 });
