@@ -9,7 +9,8 @@ import { readEnvironmentFile } from './envfile.js';
 import { killUnit, signalGroup } from './kill.js';
 import type { LogLine } from './logs.js';
 import { OutputFifo, type Stream } from './output.js';
-import { isAlive, parentOf, sessionOf, startTime, unitProcesses, type UnitProcess } from './proc.js';
+import type { NotifyMessage } from './notify.js';
+import { isAlive, lineageOf, sessionOf, startTime, unitProcesses, type UnitProcess } from './proc.js';
 import { afterSpawns, spawnProcess } from './spawn.js';
 import { closeFd, pidfdOpen, pollReadable, type PollWatch } from './sys.js';
 import { resolveUser } from './users.js';
@@ -286,10 +287,10 @@ export class Effects {
    * An sd_notify datagram: find its unit and check NotifyAccess. `main` also accepts a direct child of the main
    * process (systemd-notify or `sysmaster notify` run by it): unprivileged senders cannot claim their parent's pid.
    */
-  notify(msg: { pid: number; fields: Record<string, string> }): void {
+  notify(msg: Pick<NotifyMessage, 'pid' | 'fields'> & Partial<Pick<NotifyMessage, 'lineage'>>): void {
     // systemd-notify's BARRIER=1 only asks us to read what came before; its fd is already closed.
     if (Object.keys(msg.fields).every((k) => k === 'BARRIER')) return;
-    const hit = this.senderOf(msg.pid);
+    const hit = this.senderOf(msg.pid, msg.lineage);
     if (!hit) {
       // The sender may be a child whose off-thread spawn has not reported its pid yet.
       if (afterSpawns(() => this.notify(msg))) return;
@@ -471,13 +472,14 @@ export class Effects {
     closeFd(w.fd);
   }
 
-  private senderOf(pid: number): { u: Unit; relation: 'main' | 'main-child' | 'control' | 'session' } | null {
+  /** `seen`: the sender's parent and session when init read its datagram (it may have exited since). */
+  private senderOf(pid: number, seen: NotifyMessage['lineage'] = null): { u: Unit; relation: 'main' | 'main-child' | 'control' | 'session' } | null {
     const own = this.owners.get(pid);
     if (own) return { u: own.u, relation: own.role };
-    const parent = parentOf(pid);
-    const up = parent !== null ? this.owners.get(parent) : undefined;
+    const now = seen ?? lineageOf(pid);
+    const up = now ? this.owners.get(now.parent) : undefined;
     if (up) return { u: up.u, relation: up.role === 'main' ? 'main-child' : 'control' };
-    const sid = sessionOf(pid);
+    const sid = now?.session ?? null;
     const u = sid !== null ? this.sessions.get(sid) : undefined;
     return u ? { u, relation: 'session' } : null;
   }

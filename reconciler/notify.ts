@@ -1,6 +1,7 @@
 // The sd_notify protocol: services send newline-separated KEY=VALUE datagrams to $NOTIFY_SOCKET, an AF_UNIX
 // datagram socket; the kernel attaches the sender's pid (SO_PASSCRED), which is how the manager knows who spoke.
 import { EventEmitter } from 'node:events';
+import { lineageOf } from './proc.js';
 import { chmodSync, rmSync } from 'node:fs';
 import { constants } from 'node:os';
 import {
@@ -28,6 +29,11 @@ export interface NotifyMessage {
   fields: Record<string, string>;
   /** The whole datagram, for logs. */
   raw: string;
+  /**
+   * The sender's parent and session as they were when the datagram was read, while a sender waiting on BARRIER=1
+   * still lives: the core may look only after it has exited (systemd-notify, `sysmaster notify`). Null: gone already.
+   */
+  lineage: { parent: number; session: number } | null;
 }
 
 export interface NotifySocketEvents {
@@ -108,13 +114,15 @@ export class NotifySocket extends EventEmitter<NotifySocketEvents> {
         return; // recvmsg failing is not the sender's doing; the next readiness callback retries
       }
       if (!d) return;
+      // Read before the barrier opens: a sender waiting on it is still there to read.
+      const lineage = d.pid > 0 ? lineageOf(d.pid) : null;
       // systemd-notify sends BARRIER=1 with a pipe and waits until it is closed: keep no descriptor, ever.
       for (const fd of d.fds) closeFd(fd);
       let data = d.data;
       if (data.at(-1) === 0) data = data.subarray(0, -1); // one trailing NUL is tolerated, as systemd does
       // Like systemd: an over-long datagram or one with embedded NULs is ignored as a whole.
       if (d.truncated || data.includes(0)) continue;
-      this.emit('message', { pid: d.pid, uid: d.uid, gid: d.gid, fields: parseNotify(data), raw: data.toString() });
+      this.emit('message', { pid: d.pid, uid: d.uid, gid: d.gid, fields: parseNotify(data), raw: data.toString(), lineage: lineage });
     }
   }
 }

@@ -54,6 +54,12 @@ export function parentOf(pid: number): number | null {
   return field(pid, PPID);
 }
 
+/** A process's parent and session, from one read. */
+export function lineageOf(pid: number): { parent: number; session: number } | null {
+  const f = stat(pid);
+  return f ? { parent: Number(f[PPID]), session: Number(f[SESSION]) } : null;
+}
+
 /** A live process that carries SYSMASTER_UNIT in its environment, as every process a core spawns does. */
 export interface UnitProcess {
   pid: number;

@@ -48,11 +48,11 @@ t.test('backoff after failed starts', async (t) => {
 t.test('ledger: exits and notify datagrams numbered once, kept until acknowledged, in order', async (t) => {
   const l = new Ledger();
   const a = l.add({ kind: 'exit', pid: 10, code: 3, signal: null, core: false }, 1000).event;
-  const b = l.add({ kind: 'notify', pid: 11, uid: 0, gid: 0, fields: { READY: '1' }, raw: 'READY=1' }, 1001).event;
+  const b = l.add({ kind: 'notify', pid: 11, uid: 0, gid: 0, fields: { READY: '1' }, raw: 'READY=1', lineage: null }, 1001).event;
   const c = l.add({ kind: 'exit', pid: 12, code: 0, signal: null, core: false }, 1002).event;
   t.same([a.seq, b.seq, c.seq], [1, 2, 3]);
   t.same(a, { kind: 'exit', seq: 1, pid: 10, code: 3, signal: null, core: false, time: 1000 });
-  t.same(b, { kind: 'notify', seq: 2, pid: 11, uid: 0, gid: 0, fields: { READY: '1' }, raw: 'READY=1', time: 1001 });
+  t.same(b, { kind: 'notify', seq: 2, pid: 11, uid: 0, gid: 0, fields: { READY: '1' }, raw: 'READY=1', lineage: null, time: 1001 });
   l.ack(2);
   l.ack(2);
   l.ack(99);
