@@ -388,7 +388,7 @@ async function main(): Promise<string> {
     '| ms | median | p95 | min–max |',
     '|---|---|---|---|',
     `| \`export()\` of the whole database (sql.js), as every journal write does | ${row(w.exported, 1)} |`,
-    `| writing that export durably (\`writeAtomic\`: temp file, fsync, rename, fsync of the directory) | ${row(w.durable, 1)} |`,
+    `| writing that export durably (\`writeDurable\`: temp file, fsync, rename, fsync of the directory) | ${row(w.durable, 1)} |`,
     `| for comparison: appending one savepoint line to a file and \`fdatasync\` | ${row(w.append, 1)} |`,
     '',
     `## Plan: \`plan\` of a ${planned.layers * planned.width}-unit spec (${planned.layers} × ${planned.width} DAG, every unit active) with one unit changed (${changedUnit}: an Environment= added), ${planRuns} calls of each kind, interleaved`,
