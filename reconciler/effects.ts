@@ -182,9 +182,13 @@ export class Effects {
     if (spread && this.tookOver) this.foundOf(u);
     const groups = this.groupsOf(u);
     const pick = (pid: number | null) => (pid !== null && reach(pid) ? pid : null);
+    const [mainPid, controlPid] = [pick(p.mainPid), pick(p.controlPid)];
     try {
-      killUnit({ ...p, mainPid: pick(p.mainPid), controlPid: pick(p.controlPid) });
-      if (spread) for (const g of groups) if (reach(g) && !signalGroup(g, signal)) groups.delete(g);
+      killUnit({ ...p, mainPid, controlPid });
+      // The rest of the groups: control-group's kill already signalled the main and control groups (once is all a
+      // service's SIGTERM handler should see).
+      const signalled = p.mode === 'control-group' ? [mainPid, controlPid] : [];
+      if (spread) for (const g of groups) if (reach(g) && !signalled.includes(g) && !signalGroup(g, signal)) groups.delete(g);
     } catch (err) {
       this.d.note(`${u.name}: ${(err as Error).message}`);
     }

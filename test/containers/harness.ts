@@ -21,8 +21,13 @@ process.env.TESTCONTAINERS_HOST_OVERRIDE ??= 'localhost';
 
 /** The docker CLI, run to completion; `code` is null when it could not run or timed out. */
 export function docker(args: string[], timeoutMs = 60_000): Promise<Run> {
+  return run('docker', args, timeoutMs);
+}
+
+/** A command run to completion; `code` is null when it could not run or timed out. */
+export function run(cmd: string, args: string[], timeoutMs = 60_000): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn('docker', args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -66,6 +71,8 @@ export interface StartOptions {
   user?: string;
   /** `--read-only`, with the tmpfs mounts docs/containers.md asks for: /run and /tmp. */
   readOnly?: boolean;
+  /** `--cap-drop`, e.g. ["ALL"]. */
+  capDrop?: string[];
 }
 
 /** Start the image; the container is removed by `t`'s teardown whatever happens. */
@@ -85,6 +92,7 @@ export async function start(t: Test, o: StartOptions = {}): Promise<Box> {
   }
   if (o.user) c.withUser(o.user);
   if (o.readOnly) c.withReadOnlyRootfs().withTmpFs({ '/run': 'rw', '/tmp': 'rw' });
+  if (o.capDrop) c.withDroppedCapabilities(...o.capDrop);
   const started = await c.start();
   const box = new Box(started, await started.logs());
   t.teardown(() => box.remove());
@@ -149,6 +157,13 @@ export class Box {
     const r = await docker(['wait', this.id], timeoutMs);
     if (r.code !== 0) throw new Error(`docker wait: ${r.code === null ? 'timed out' : r.stderr}\n${this.output}`);
     return Number(r.stdout.trim());
+  }
+
+  /** exited(), and then `output` holds the whole log: the log stream can lag behind `docker wait`. */
+  async ended(timeoutMs = 60_000): Promise<number> {
+    const code = await this.exited(timeoutMs);
+    await this.waitFor(/^sysmaster-init: exiting with code \d+$/m);
+    return code;
   }
 
   async remove(): Promise<void> {
