@@ -293,7 +293,7 @@ program
 
 program
   .command('rollback')
-  .description('revert a committed apply (default: the newest not yet reverted) as a new transaction')
+  .description('revert a committed transaction (default: the newest apply not yet reverted; reverting a rollback redoes its apply) as a new transaction')
   .argument('[id]', 'the transaction to revert (sctl history lists them)')
   .action(async (id?: string) => {
     const r = (await rpc('rollback', id === undefined ? {} : { id: Number(id) })) as ApplyResult;

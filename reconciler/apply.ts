@@ -118,17 +118,18 @@ export class Transactions {
   }
 
   /**
-   * `sctl rollback [ID]`: revert a committed apply (the newest not yet reverted by default) as a new transaction.
-   * The units it touched get their earlier definitions and run exactly when they ran before it; no other unit is
-   * touched. If that fails, the new transaction is itself rolled back.
+   * `sctl rollback [ID]`: revert a committed transaction (by default the newest apply not yet reverted) as a new
+   * transaction. The units it touched get their earlier definitions and run exactly when they ran before it; no
+   * other unit is touched. Reverting a rollback does the apply it undid again. If that fails, the new transaction is
+   * itself rolled back.
    */
   async revert(id: number | null, onProgress?: Progress): Promise<ApplyResult> {
     return this.exclusive(async () => {
       const journal = await this.journal();
       if (!journal) throw new ControlError('ENOJOURNAL', 'this manager keeps no transaction journal');
       const target = id === null ? journal.lastCommitted() : journal.get(id);
-      if (!target || target.kind !== 'apply' || target.result !== 'committed') {
-        throw new ControlError('ENOTRANSACTION', id === null ? 'No committed apply to roll back (sctl history lists them).' : `Transaction ${id} is not a committed apply (sctl history lists them).`);
+      if (!target || target.result !== 'committed') {
+        throw new ControlError('ENOTRANSACTION', id === null ? 'No committed apply to roll back (sctl history lists them).' : `Transaction ${id} is not a committed transaction (sctl history lists them).`);
       }
       const touched = new Set(Object.keys(target.before));
       const now: TxPlan = {

@@ -203,9 +203,14 @@ export class Journal {
 
   /** The newest committed apply that has not been rolled back since, for `sctl rollback` without an id. */
   lastCommitted(): Tx | null {
-    const all = this.list();
-    const reverted = new Set(all.filter((t) => t.kind === 'rollback' && t.result === 'committed').map((t) => t.reverts));
-    const last = all.reverse().find((t) => t.result === 'committed' && t.kind === 'apply' && !reverted.has(t.id));
+    const committed = this.list().filter((t) => t.result === 'committed');
+    // In force: no committed rollback that is itself in force reverts it (reverting a rollback redoes its apply).
+    const revertedBy = new Map(committed.filter((t) => t.reverts !== null).map((t) => [t.reverts!, t.id]));
+    const inForce = (id: number): boolean => {
+      const by = revertedBy.get(id);
+      return by === undefined || !inForce(by);
+    };
+    const last = committed.reverse().find((t) => t.kind === 'apply' && inForce(t.id));
     return last ? this.get(last.id) : null;
   }
 

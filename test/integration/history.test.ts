@@ -127,7 +127,14 @@ t.test('sctl rollback reverts the last committed apply as a new transaction; onl
   t.equal(units.find((u) => u.name === 'keep.service')!.mainPid, keepPid, 'untouched: same PID');
   t.match((await up.sctl('cat', 'changed')).stdout, /echo old/, 'the earlier definition');
   t.match((await up.json<unknown[]>('history'))[2], { id: 3, kind: 'rollback', reverts: 2, result: 'committed' });
-  t.equal((await up.sctl('rollback', '3')).code, 1, 'a rollback is not itself reverted this way');
+  // Rolling back the rollback does the apply again.
+  t.equal((await up.sctl('rollback', '3')).code, 0, 'a rollback is reverted too');
+  const again = await up.json<{ name: string; active: string; mainPid: number }[]>('list-units', '--type=service');
+  t.same(again.map((u) => [u.name, u.active]), [['added.service', 'active'], ['changed.service', 'active'], ['keep.service', 'active']], 'added is back');
+  t.match((await up.sctl('cat', 'changed')).stdout, /echo new/, 'the definition of the apply');
+  t.equal(again.find((u) => u.name === 'keep.service')!.mainPid, keepPid, 'untouched: same PID');
+  t.match((await up.json<unknown[]>('history'))[3], { id: 4, kind: 'rollback', reverts: 3, result: 'committed' });
+  t.equal((await up.sctl('rollback', '99')).code, 1, 'no such transaction');
 });
 
 t.test('one apply at a time: a second is refused naming the running one, or queued with --wait', async (t) => {

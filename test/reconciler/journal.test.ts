@@ -67,6 +67,9 @@ t.test('the last committed apply not yet reverted', async (t) => {
   const r = await j.begin(plan({ kind: 'rollback', reverts: b }));
   await j.setResult(r, 'committed');
   t.equal(j.lastCommitted()!.id, a, 'b was reverted');
+  const redo = await j.begin(plan({ kind: 'rollback', reverts: r }));
+  await j.setResult(redo, 'committed');
+  t.equal(j.lastCommitted()!.id, b, 'reverting the rollback put b back in force');
 });
 
 t.test('savepoints are in the database at once and on disk once persisted; a result lands with the savepoints before it', async (t) => {
