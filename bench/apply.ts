@@ -5,7 +5,7 @@
 // 2. What `plan` costs in the core: a 1,000-unit spec with one unit changed, planned over the control socket next to
 //    a `ping` made the same way, and as the `sctl plan` CLI.
 // Size knobs: BENCH_LAYERS, BENCH_WIDTH (the applied DAG), BENCH_APPLY_RUNS, BENCH_PLAN_UNITS, BENCH_PLAN_RUNS.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,11 +19,10 @@ import { loadSpec } from '../specs/loader.js';
 import { pidsWith } from '../test/integration/harness.js';
 import { dagOptions, dagSpec, type DagOptions } from './dag.js';
 import { stateTmp } from './dirs.js';
-import { cpuSeconds, median, percentile, range } from './stats.js';
+import { cpuSeconds, median, range, revision, row, verdict, writeResults } from './stats.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const sctl = path.join(root, 'bin/sctl.js');
-const results = path.join(root, 'bench/results/apply.md');
 const applied = dagOptions('3600.779');
 const applyRuns = Number(process.env.BENCH_APPLY_RUNS ?? 5);
 const planUnits = Number(process.env.BENCH_PLAN_UNITS ?? 1000);
@@ -313,19 +312,7 @@ async function planBench(): Promise<PlanRun> {
   }
 }
 
-/** The code measured: the commit, and whether the working tree differs from it. */
-function revision(): string {
-  try {
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    return `commit ${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no') ? ' plus uncommitted changes' : ''}`;
-  } catch {
-    return 'commit unknown (no git)';
-  }
-}
 
-const row = (xs: number[], digits = 0) =>
-  `${median(xs).toFixed(digits)} | ${percentile(xs, 95).toFixed(digits)} | ${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
-const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
 const kb = (bytes: number) => (bytes / 1024).toFixed(0);
 
 async function main(): Promise<string> {
@@ -412,8 +399,4 @@ async function main(): Promise<string> {
 
 const table = await main();
 console.log(table);
-// The notes below the tables are written by hand (causes, earlier runs): a new run replaces only the tables.
-const old = fs.existsSync(results) ? fs.readFileSync(results, 'utf8') : '';
-const notes = old.indexOf('\n## Notes');
-fs.mkdirSync(path.dirname(results), { recursive: true });
-fs.writeFileSync(results, table + '\n' + (notes >= 0 ? old.slice(notes) : ''));
+writeResults('apply.md', table);

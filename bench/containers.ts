@@ -12,10 +12,9 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { docker, image as baseImage } from '../test/containers/harness.js';
-import { median, range } from './stats.js';
+import { median, range, revision, writeResults } from './stats.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const results = path.join(root, 'bench/results/containers.md');
 const runs = Number(process.env.BENCH_CONTAINER_RUNS ?? 5);
 /** Memory is read this long after all ready: the worker has polled the api twice, every process has settled. */
 const settleMs = Number(process.env.BENCH_CONTAINER_SETTLE_MS ?? 2000);
@@ -244,14 +243,6 @@ async function engine(): Promise<string> {
   return `Docker ${version} (${driver}, cgroup v${cgroup})`;
 }
 
-/** The code measured: the commit, "-dirty" when tracked files differ from it. */
-function revision(): string {
-  try {
-    return `commit ${execFileSync('git', ['describe', '--always', '--dirty'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()}`;
-  } catch {
-    return 'commit unknown (no git)';
-  }
-}
 
 async function main(): Promise<string | null> {
   const answer = await docker(['version', '--format', '{{.Server.Version}}'], 20_000);
@@ -330,9 +321,5 @@ async function main(): Promise<string | null> {
 const table = await main();
 if (table) {
   console.log(table);
-  // The notes below the table are written by hand (method, fairness, causes): a new run replaces only the table.
-  const old = fs.existsSync(results) ? fs.readFileSync(results, 'utf8') : '';
-  const notes = old.indexOf('\n## Notes');
-  fs.mkdirSync(path.dirname(results), { recursive: true });
-  fs.writeFileSync(results, table + '\n' + (notes >= 0 ? old.slice(notes) : ''));
+  writeResults('containers.md', table);
 }

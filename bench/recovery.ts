@@ -2,7 +2,7 @@
 // long until a client gets an answer in which every unit is active with the main PID it had before. Measured in the
 // same run: the Node cold start that any CLI pays, and the memory of init next to a bare Node process.
 // Size knobs: BENCH_LAYERS, BENCH_WIDTH, BENCH_ROUNDS.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,14 +13,13 @@ import type { UnitInfo } from '../reconciler/view.js';
 import { pidsWith } from '../test/integration/harness.js';
 import { dagOptions, dagSpec } from './dag.js';
 import { stateTmp } from './dirs.js';
-import { cpuSeconds, median, memory, peakRss, percentile, range } from './stats.js';
+import { cpuSeconds, median, memory, peakRss, percentile, range, revision, row, verdict, writeResults } from './stats.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const opts = dagOptions('3600.778');
 const rounds = Number(process.env.BENCH_ROUNDS ?? 20);
 const units = opts.layers * opts.width;
 const sctl = path.join(root, 'bin/sctl.js');
-const results = path.join(root, 'bench/results/recovery.md');
 /** A settled core uses no CPU for this long (its heartbeats cost less than a clock tick). */
 const IDLE_MS = 200;
 const GIVE_UP_MS = 30_000;
@@ -292,19 +291,7 @@ async function measure(): Promise<Run> {
   return run as Run;
 }
 
-/** The code measured: the commit, and whether the working tree differs from it. */
-function revision(): string {
-  try {
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    return `commit ${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no') ? ' plus uncommitted changes' : ''}`;
-  } catch {
-    return 'commit unknown (no git)';
-  }
-}
 
-const row = (xs: number[], digits = 0) =>
-  `${median(xs).toFixed(digits)} | ${percentile(xs, 95).toFixed(digits)} | ${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
-const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
 
 function report(r: Run): string {
   const answers = r.viaSctl.map((x) => x.answer);
@@ -353,8 +340,4 @@ function report(r: Run): string {
 
 const table = report(await measure());
 console.log(table);
-// The notes below the table are written by hand (profiles, causes): a new run replaces only the table.
-const old = fs.existsSync(results) ? fs.readFileSync(results, 'utf8') : '';
-const notes = old.indexOf('\n## Notes');
-fs.mkdirSync(path.dirname(results), { recursive: true });
-fs.writeFileSync(results, table + '\n' + (notes >= 0 ? old.slice(notes) : ''));
+writeResults('recovery.md', table);

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dagOptions, dagSpec, payload } from './dag.js';
 import { stateTmp } from './dirs.js';
-import { cpuSeconds, median, peakRss, range } from './stats.js';
+import { cpuSeconds, median, peakRss, range, writeResults } from './stats.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const opts = dagOptions('3600.777');
@@ -105,8 +105,7 @@ async function main() {
     'Targets: manager overhead ≤ 20% over the baseline (ratio ≤ 1.20); core RSS ≤ 80 MB with 300 units.',
   ].join('\n');
   console.log(table);
-  fs.mkdirSync(path.join(root, 'bench/results'), { recursive: true });
-  fs.writeFileSync(path.join(root, 'bench/results/core.md'), table + '\n');
+  writeResults('core.md', table);
 }
 
 await main();
