@@ -243,6 +243,12 @@ The transaction commits when every job is done. It fails when a required job fai
 or on Ctrl-C; then it is rolled back: units it started are stopped, changed units get their old definitions, units
 it stopped or removed come back (docs/transactions.md). A second Ctrl-C leaves the rollback running in the manager.
 
+Examples:
+  sctl plan spec.toml && sctl apply spec.toml          see the jobs, then run exactly those
+  sctl apply spec.toml --yes --timeout 2min --strict   no prompt; any failure within 2 minutes rolls back
+  sctl history                                         what each apply came to
+  sctl rollback                                        undo the last apply, as a new transaction
+
 Exit: 0 committed (or nothing to do); 1 failed (rolled back, or left as it was with --no-rollback); 130 interrupted.`,
   )
   .action(async (spec: string, o: { yes?: boolean; rollback: boolean; wait?: boolean; strict?: boolean; timeout: string }) => {
