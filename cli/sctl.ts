@@ -244,7 +244,7 @@ or on Ctrl-C; then it is rolled back: units it started are stopped, changed unit
 it stopped or removed come back (docs/transactions.md). A second Ctrl-C leaves the rollback running in the manager.
 
 Examples:
-  sctl plan spec.toml && sctl apply spec.toml          see the jobs, then run exactly those
+  sctl plan spec.toml; sctl apply spec.toml            see the jobs (plan exits 2), then run exactly those
   sctl apply spec.toml --yes --timeout 2min --strict   no prompt; any failure within 2 minutes rolls back
   sctl history                                         what each apply came to
   sctl rollback                                        undo the last apply, as a new transaction
