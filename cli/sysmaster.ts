@@ -60,6 +60,24 @@ program
   });
 
 program
+  .command('convert')
+  .description('convert systemd unit files (and directories of them) into a spec; report what cannot be honoured')
+  .argument('<paths...>', 'unit files (foo.service, foo@inst.service) or directories')
+  .option('-o, --output <file>', 'write the spec here instead of stdout')
+  .option('--strict', 'exit 1 when any directive is unsupported, ignored or converted with a difference')
+  .action(async (paths: string[], o: { output?: string; strict?: boolean }) => {
+    const { convert, formatReport } = await import('../specs/systemd/convert.js');
+    const out = o.output && path.resolve(o.output);
+    const result = await convert(paths, out || undefined).catch((err) => fail(err));
+    for (const r of result.reports) process.stderr.write(formatReport(r) + '\n');
+    if (out) fs.writeFileSync(out, result.toml);
+    else process.stdout.write(result.toml);
+    const lost = result.reports.filter((r) => r.kind !== 'note').length;
+    process.stderr.write(`${result.units.length} units converted, ${lost} directives not converted as written\n`);
+    process.exitCode = o.strict && lost ? EXIT.failure : EXIT.ok;
+  });
+
+program
   .command('notify')
   .description('send sd_notify assignments (READY=1, STATUS=..., MAINPID=...) to $NOTIFY_SOCKET, like systemd-notify')
   .argument('[assignments...]')
