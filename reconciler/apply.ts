@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import type { SystemSpec } from '../specs/types.js';
 import type { Job, JobResult, JobType } from '../transactions/types.js';
 import type { Daemon, Unit } from './daemon.js';
-import type { Definitions, Journal, TxPlan, TxPolicy } from './journal.js';
+import { Journal, OPEN, type Definitions, type TxPlan, type TxPolicy } from './journal.js';
+import { journalFile } from './paths.js';
 import { configHash, isEmpty, type Plan } from './plan.js';
 import { ControlError } from './protocol.js';
 
@@ -66,27 +67,27 @@ export function running(u: Unit): boolean {
 }
 
 export class Transactions {
-  /** Where the journal is (set by startCore); null: nothing is journaled, and nothing can be rolled back. */
-  file: string | null = null;
+  /** Where the journal is (paths.ts journalFile). */
+  readonly file: string;
   /** Keep the journal in memory only (SYSMASTER_JOURNAL=volatile). */
-  volatile = false;
-  private opened: Promise<Journal | null> | null = null;
+  readonly volatile: boolean;
+  private opened: Promise<Journal> | null = null;
   private busy: Promise<unknown> | null = null;
   /** The apply phase under way, which a timeout or `abort` can cut short. */
   private current: { id: number; key: string | null; abort(reason: string): void } | null = null;
 
-  constructor(private readonly d: Daemon) {}
+  constructor(private readonly d: Daemon) {
+    this.file = journalFile(d.paths.dir, d.env);
+    this.volatile = d.env.SYSMASTER_JOURNAL === 'volatile';
+  }
 
-  /** The journal, opened on first use: a core taking over does not pay for it. */
-  journal(): Promise<Journal | null> {
-    if (!this.file) return Promise.resolve(null);
-    this.opened ??= import('./journal.js').then((m) =>
-      m.Journal.open(this.file!, !this.volatile).catch((err: Error) => {
-        // A read-only root (a container), or a home that does not exist: transactions still work, not their history.
-        this.d.note(`cannot keep the transaction journal in ${this.file}: ${err.message}; keeping it in memory only (set SYSMASTER_JOURNAL_DIR)`);
-        return m.Journal.open(this.file!, false);
-      }),
-    );
+  /** The journal, opened on first use: a core taking over does not pay for reading it. */
+  journal(): Promise<Journal> {
+    this.opened ??= Journal.open(this.file, !this.volatile).catch((err: Error) => {
+      // A read-only root (a container), or a home that does not exist: transactions still work, not their history.
+      this.d.note(`cannot keep the transaction journal in ${this.file}: ${err.message}; keeping it in memory only (set SYSMASTER_JOURNAL_DIR)`);
+      return Journal.open(this.file, false);
+    });
     return this.opened;
   }
 
@@ -95,7 +96,7 @@ export class Transactions {
    * nothing; one with nothing to do is not recorded. One transaction at a time.
    */
   async apply(desired: SystemSpec, onProgress?: Progress, opts: ApplyOptions = {}): Promise<ApplyResult> {
-    const retried = opts.key ? (await this.journal())?.byKey(opts.key) : null;
+    const retried = opts.key ? (await this.journal()).byKey(opts.key) : null;
     if (retried) return this.outcomeOf(retried.id);
     const policy: TxPolicy = {
       rollback: opts.boot ? false : (opts.rollback ?? true),
@@ -126,7 +127,6 @@ export class Transactions {
   async revert(id: number | null, onProgress?: Progress): Promise<ApplyResult> {
     return this.exclusive(async () => {
       const journal = await this.journal();
-      if (!journal) throw new ControlError('ENOJOURNAL', 'this manager keeps no transaction journal');
       const target = id === null ? journal.lastCommitted() : journal.get(id);
       if (!target || target.result !== 'committed') {
         throw new ControlError('ENOTRANSACTION', id === null ? 'No committed apply to roll back (sctl history lists them).' : `Transaction ${id} is not a committed transaction (sctl history lists them).`);
@@ -162,8 +162,8 @@ export class Transactions {
    */
   async resolveUnfinished(): Promise<void> {
     const journal = await this.journal();
-    const tx = journal?.unfinished();
-    if (!journal || !tx || this.busy) return;
+    const tx = journal.unfinished();
+    if (!tx || this.busy) return;
     const resume = tx.result === 'running' && tx.policy.onCrash === 'resume';
     this.d.note(`transaction ${tx.id} was left ${tx.result} by the previous core: ${resume ? 'resuming it' : 'rolling it back'}`);
     await this.exclusive(async () => {
@@ -183,7 +183,7 @@ export class Transactions {
   private async exclusive<T>(fn: () => Promise<T>, wait: boolean): Promise<T> {
     while (this.busy) {
       if (!wait) {
-        const open = (await this.journal())?.unfinished();
+        const open = (await this.journal()).unfinished();
         const what = open ? `transaction ${open.id} (${open.specFile ?? 'no spec file'})` : 'another apply';
         throw new ControlError('EBUSY', `${what} is running: wait for it (sctl history), or use --wait to queue behind it`);
       }
@@ -206,12 +206,6 @@ export class Transactions {
       return { plan: p, transaction: null, results: [], ok: true };
     }
     const journal = await this.journal();
-    if (!journal) {
-      // No journal (a core built without one): the jobs run, nothing is recorded and nothing can be undone.
-      this.d.install(desired, p);
-      const { results, failed } = await this.jobs(p.anchors, { strict: policy.strict, touched: touchedBy(p) }, null, onProgress);
-      return { plan: p, transaction: null, results, ok: !failed.length };
-    }
     // Recorded before anything changes: what was in force, and what this installs.
     const recorded = { ...this.txPlan(desired, p, policy), key };
     const record = await journal.begin(recorded);
@@ -234,8 +228,8 @@ export class Transactions {
    * (resolveUnfinished), what it came to.
    */
   private async outcomeOf(id: number): Promise<ApplyResult> {
-    const journal = (await this.journal())!;
-    const open = () => ['running', 'rolling-back'].includes(journal.get(id)!.result);
+    const journal = await this.journal();
+    const open = () => OPEN.includes(journal.get(id)!.result);
     while (open()) await (this.busy?.catch(() => undefined) ?? new Promise((r) => setTimeout(r, 50)));
     const tx = journal.get(id)!;
     const saved = journal.savepoints(id);

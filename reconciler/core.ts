@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { ControlServer } from './control.js';
 import { Daemon, type Sink } from './daemon.js';
 import { methods } from './methods.js';
-import { journalFile, statePaths } from './paths.js';
+import { statePaths } from './paths.js';
 import type { CoreState, StateStore } from './state.js';
 import { Reaper } from './reaper.js';
 import { spawnOffThread } from './spawn.js';
@@ -34,8 +34,6 @@ export interface Core {
 export async function startCore(opts: CoreOptions): Promise<Core> {
   const paths = statePaths(opts.stateDir);
   const daemon = new Daemon(paths, process.env, opts.store, opts.owner, opts.sink ?? null);
-  daemon.transactions.file = journalFile(opts.stateDir);
-  daemon.transactions.volatile = process.env.SYSMASTER_JOURNAL === 'volatile';
   const gone = opts.state ? daemon.restore(opts.state) : [];
   const reaper = new Reaper();
   reaper.on('exit', (info) => daemon.effects.reaped(info));

@@ -57,7 +57,7 @@ export class Daemon {
   readonly engine: Engine;
   readonly effects: Effects;
   /** Whole-system transactions: apply, rollback, and what a dead core left open (apply.ts). */
-  readonly transactions = new Transactions(this);
+  readonly transactions: Transactions;
   /** The spec file last applied: daemon-reload and SIGHUP re-read it. */
   specFile: string | null = null;
   /** The [manager] settings of the spec in force. */
@@ -100,6 +100,7 @@ export class Daemon {
     // The sink shows the units' output as it is captured; the manager's own notes reach it through note().
     if (sink) this.logs.subscribe((r) => r.stream !== 'manager' && sink.line(r));
     this.effects = new Effects(this);
+    this.transactions = new Transactions(this);
     const host: EngineHost = {
       graph: () => this.graph,
       view: (name) => {
@@ -260,8 +261,7 @@ export class Daemon {
     // One transaction, so that After= between them holds. A journaled transaction's jobs are not queued again: the
     // next core's resolution of it (apply.ts resolveUnfinished) computes what is left, unless the journal died with
     // the core (SYSMASTER_JOURNAL=volatile).
-    const durable = this.transactions.file !== null && !this.transactions.volatile;
-    const again = state.jobs.filter((j) => j.journal === null || !durable).map((j) => ({ unit: j.unit, type: j.type as JobType }));
+    const again = state.jobs.filter((j) => j.journal === null || this.transactions.volatile).map((j) => ({ unit: j.unit, type: j.type as JobType }));
     try {
       if (again.length) this.engine.enqueue(again, 'replace');
     } catch (err) {

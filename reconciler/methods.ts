@@ -129,12 +129,12 @@ export function methods(d: Daemon, hooks: Hooks): Record<string, Handler> {
       return { transaction: id };
     },
 
-    history: async () => (await journalOf(d)).list(),
+    history: async () => (await d.transactions.journal()).list(),
 
     rollback: (p, ctx) => d.transactions.revert(p.id === undefined || p.id === null ? null : Number(p.id), (progress) => ctx.emit(progress)),
 
     'show-transaction': async (p) => {
-      const journal = await journalOf(d);
+      const journal = await d.transactions.journal();
       const id = Number(p.id);
       const tx = Number.isInteger(id) ? journal.get(id) : null;
       if (!tx) throw new ControlError('ENOTRANSACTION', `No transaction ${String(p.id)} in the journal (sctl history lists them).`);
@@ -165,11 +165,6 @@ export function methods(d: Daemon, hooks: Hooks): Record<string, Handler> {
   };
 }
 
-async function journalOf(d: Daemon) {
-  const journal = await d.transactions.journal();
-  if (!journal) throw new ControlError('ENOJOURNAL', 'this manager keeps no transaction journal');
-  return journal;
-}
 
 function string(v: unknown, name: string): string {
   if (typeof v !== 'string' || !v) throw new ControlError('EPARAMS', `"${name}" must be a non-empty string`);

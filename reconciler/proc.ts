@@ -50,10 +50,6 @@ export function pgidOf(pid: number): number | null {
   return field(pid, PGRP);
 }
 
-export function parentOf(pid: number): number | null {
-  return field(pid, PPID);
-}
-
 /** A process's parent and session, from one read. */
 export function lineageOf(pid: number): { parent: number; session: number } | null {
   const f = stat(pid);

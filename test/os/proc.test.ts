@@ -1,5 +1,5 @@
 import t from 'tap';
-import { isAlive, parentOf, pgidOf, sessionOf, startTime } from '../../reconciler/proc.js';
+import { isAlive, lineageOf, pgidOf, sessionOf, startTime } from '../../reconciler/proc.js';
 import { spawnProcess } from '../../reconciler/spawn.js';
 import { reap, setChildSubreaper } from '../../reconciler/sys.js';
 import { readFileSync, symlinkSync } from 'node:fs';
@@ -32,13 +32,13 @@ t.test('start time identifies a process', async (t) => {
 
 t.test('parent, group and session', async (t) => {
   const a = await sleeper();
-  t.equal(parentOf(a.pid), process.pid);
+  t.same(lineageOf(a.pid), { parent: process.pid, session: a.pid });
   t.equal(pgidOf(a.pid), a.pid);
   t.equal(sessionOf(a.pid), a.pid);
-  t.equal(parentOf(process.pid), process.ppid);
+  t.equal(lineageOf(process.pid)?.parent, process.ppid);
   process.kill(a.pid, 'SIGKILL');
   await a.h.exited;
-  t.equal(parentOf(a.pid), null);
+  t.equal(lineageOf(a.pid), null);
   t.equal(pgidOf(-5), null);
 });
 
@@ -74,7 +74,7 @@ t.test('command names with parentheses and spaces do not confuse the parser', as
   const pid = await h.spawned;
   t.match(readFileSync(`/proc/${pid}/stat`, 'utf8'), /\(x\) 1 2 \(y\)/, 'the name is in the stat line');
   t.equal(pgidOf(pid), pid);
-  t.equal(parentOf(pid), process.pid);
+  t.equal(lineageOf(pid)?.parent, process.pid);
   t.match(startTime(pid), /^\d+$/);
   process.kill(pid, 'SIGKILL');
   await h.exited;
