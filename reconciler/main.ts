@@ -83,7 +83,7 @@ async function main(): Promise<void> {
         .catch((err: Error) => log(`reload failed: ${err.message}`));
     } else if (m.type === 'ctrl-alt-del') log('ctrl-alt-del: no ctrl-alt-del.target yet, ignored');
     else if (m.type === 'forward') {
-      const u = d.units.get('main.service');
+      const u = mainUnit(d);
       const pid = u ? d.context(u).mainPid : null;
       if (typeof pid === 'number') killUnit({ mainPid: pid, controlPid: null, mode: 'process', signal: m.signal });
       else log(`${m.signal}: the main command is not running`);
@@ -126,12 +126,17 @@ async function main(): Promise<void> {
   }
 }
 
+/** The main command's unit (`sysmaster-init -- CMD`: the loader adds it as main.service), if there is one. */
+function mainUnit(d: Core['daemon']) {
+  return process.env.SYSMASTER_MAIN_CMD ? d.units.get('main.service') : undefined;
+}
+
 /**
  * A main command's exit status, once it has ended: the manager's own, as tini and s6-overlay pass it on (also after
  * `docker stop`, which ends it with SIGTERM: 143 unless it handles the signal).
  */
 function mainStatus(d: Core['daemon']): number | null {
-  const u = process.env.SYSMASTER_MAIN_CMD ? d.units.get('main.service') : undefined;
+  const u = mainUnit(d);
   const exit = u ? (d.context(u).mainExit as ExitInfo | null | undefined) : null;
   return exit ? exitStatus(exit, 0) : null;
 }
