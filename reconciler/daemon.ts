@@ -7,6 +7,7 @@ import { Engine, type EngineHost } from '../transactions/engine.js';
 import type { Job, JobMode, JobResult, JobType } from '../transactions/types.js';
 import { buildAtomGraph } from '../units/atoms.js';
 import { typeOfUnit } from '../units/index.js';
+import type { TypeEffects, UnitRuntime } from '../units/runtime.js';
 import type { UnitType } from '../units/types.js';
 import { failedCondition } from './conditions.js';
 import { unitAction, type ActionRequest } from './actions.js';
@@ -17,6 +18,7 @@ import type { StatePaths } from './paths.js';
 import { configHash, plan as makePlan, type Plan } from './plan.js';
 import { ControlError } from './protocol.js';
 import { Requests } from './requests.js';
+import { unitRuntime } from './runtime.js';
 import type { ActorRow, CoreState, StateChange, StateStore, UnitDef } from './state.js';
 
 /** Where `up` shows what happens: state changes and captured output. */
@@ -83,6 +85,9 @@ export class Daemon {
   private jobListeners = new Set<(job: Job, result: JobResult) => void>();
   private changeListeners = new Set<(u: Unit) => void>();
   private machines = new Map<UnitType, AnyStateMachine>();
+  /** What unit types other than service get their effects from (units/runtime.ts), and those effects by type. */
+  readonly runtime: UnitRuntime;
+  private typeEffects = new Map<UnitType, TypeEffects>();
   private byActor = new WeakMap<AnyActorRef, Unit>();
 
   /**
@@ -101,6 +106,7 @@ export class Daemon {
     if (sink) this.logs.subscribe((r) => r.stream !== 'manager' && sink.line(r));
     this.effects = new Effects(this);
     this.transactions = new Transactions(this);
+    this.runtime = unitRuntime(this);
     const host: EngineHost = {
       graph: () => this.graph,
       view: (name) => {
@@ -248,6 +254,7 @@ export class Daemon {
       this.spawnActor(u, { ...snap, context: { ...snap.context, config: spec.config } });
       this.units.set(u.name, u);
     }
+    for (const u of this.units.values()) this.effectsOf(u.type)?.adopt?.(u.name, this.context(u));
     // The file holds these very rows: only what moves from here on is written again.
     this.whole = false;
     this.changedActors.clear();
@@ -305,7 +312,23 @@ export class Daemon {
 
   /** The actual state plan() compares the desired spec with. */
   actual() {
-    return { units: Object.fromEntries([...this.units].map(([n, u]) => [n, { spec: u.spec, active: u.active }])) };
+    const specified = [...this.units].filter(([, u]) => !u.spec.transient);
+    return { units: Object.fromEntries(specified.map(([n, u]) => [n, { spec: u.spec, active: u.active }])) };
+  }
+
+  /** A unit the core made (units/runtime.ts addTransient); a spec's own definition of the name wins over it. */
+  addTransient(spec: UnitSpec): void {
+    if (this.units.has(spec.name)) return;
+    this.units.set(spec.name, this.create({ ...spec, transient: true }));
+    this.regraph();
+  }
+
+  removeTransient(name: string): void {
+    const u = this.units.get(name);
+    if (!u?.spec.transient) return;
+    u.removed = true;
+    this.redefined(name);
+    if (this.idle(u)) this.forget(u);
   }
 
   plan(desired: SystemSpec): Plan {
@@ -361,7 +384,17 @@ export class Daemon {
       if (!changed.has(name)) u.next = null;
       this.redefined(name);
     }
-    for (const name of p.added) this.units.set(name, this.create(desired.units[name]));
+    for (const name of p.added) {
+      const made = this.units.get(name);
+      if (!made) this.units.set(name, this.create(desired.units[name]));
+      // The core made it (a mount found in mountinfo): the spec's definition takes over.
+      else if (this.idle(made)) this.redefine(made, desired.units[name], true);
+      else {
+        made.removed = false;
+        made.next = desired.units[name];
+        this.redefined(name);
+      }
+    }
     for (const d of p.changed) {
       const u = this.units.get(d.unit)!;
       const spec = desired.units[d.unit];
@@ -414,8 +447,16 @@ export class Daemon {
   /** Each type's machine with the real effects, provided once (provide() re-processes the whole statechart). */
   private machine(type: UnitType): AnyStateMachine {
     let m = this.machines.get(type);
-    if (!m) this.machines.set(type, (m = type.machine.provide({ actions: this.effects.actions() } as never)));
+    const actions = this.effectsOf(type)?.actions ?? this.effects.actions();
+    if (!m) this.machines.set(type, (m = type.machine.provide({ actions } as never)));
     return m;
+  }
+
+  private effectsOf(type: UnitType): TypeEffects | undefined {
+    if (!type.effects) return undefined;
+    let fx = this.typeEffects.get(type);
+    if (!fx) this.typeEffects.set(type, (fx = type.effects(this.runtime)));
+    return fx;
   }
 
   unitOf(actor: AnyActorRef): Unit {
@@ -445,6 +486,7 @@ export class Daemon {
     this.redefined(u.name);
     if (fresh) {
       this.disarm(u);
+      this.effectsOf(u.type)?.release?.(u.name);
       u.actor.stop();
       this.spawnActor(u);
     }
@@ -452,6 +494,7 @@ export class Daemon {
 
   private forget(u: Unit): void {
     this.disarm(u);
+    this.effectsOf(u.type)?.release?.(u.name);
     this.effects.track(u, null, null);
     u.actor.stop();
     this.units.delete(u.name);

@@ -70,6 +70,9 @@ export class Effects {
   /** After a takeover, the units' processes as one /proc scan found them, by unit. */
   private found: Map<string, UnitProcess[]> | null = null;
 
+  /** The fds a service's main process inherits from 3 on (a socket unit's, through reconciler/runtime.ts). */
+  passedFds: (service: string) => { fd: number; name: string }[] = () => [];
+
   constructor(private d: Daemon) {}
 
   /** Implementations for machine.provide(), shared by every actor: `self` names the unit. */
@@ -146,6 +149,8 @@ export class Effects {
         // (docs/recovery.md): FIFOs the service holds open itself.
         fifos: this.outputOf(u),
         notifySocket: cfg.NotifyAccess !== 'none' || cfg.Type === 'notify' ? this.d.paths.notify : undefined,
+        // Like systemd, only the main command gets them.
+        passFds: p.role === 'main' ? this.passedFds(u.name) : undefined,
       });
     } catch (err) {
       return fail((err as Error).message);

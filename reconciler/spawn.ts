@@ -190,6 +190,11 @@ export interface SpawnOptions {
   onLine?(stream: Stream, line: string): void;
   /** Exported as NOTIFY_SOCKET. */
   notifySocket?: string;
+  /**
+   * Descriptors the process gets as fds 3, 4, ... with systemd's LISTEN_FDS, LISTEN_FDNAMES and LISTEN_PID (a
+   * socket unit's listening sockets, or an accepted connection). They stay ours: the child gets copies.
+   */
+  passFds?: { fd: number; name: string }[];
 }
 
 export interface SpawnHandle {
@@ -351,6 +356,11 @@ interface Command {
 function prepare(opts: SpawnOptions): Command {
   const env: Record<string, string> = { ...opts.env, ...opts.extraEnv };
   if (opts.notifySocket) env.NOTIFY_SOCKET = opts.notifySocket;
+  const passed = opts.passFds ?? [];
+  if (passed.length) {
+    env.LISTEN_FDS = String(passed.length);
+    env.LISTEN_FDNAMES = passed.map((f) => f.name).join(':');
+  }
   if (opts.argv.length === 0) throw new SpawnError('EINVAL', 'empty command line (EINVAL)');
   if (opts.uid !== undefined && opts.gid === undefined) {
     throw new SpawnError('EINVAL', `uid ${opts.uid} given without a gid (EINVAL)`);
@@ -364,8 +374,13 @@ function prepare(opts: SpawnOptions): Command {
       throw new SpawnError('EINVAL', `${JSON.stringify(s)}: NUL byte in an argument or variable (EINVAL)`);
     }
   }
+  // sd_listen_fds() wants LISTEN_PID to be the process's own pid, which is known only in the child: a shell sets
+  // it and execs the command in the same process (no word of the command passes through the shell).
+  if (passed.length) return { file: SH, argv0: SH, args: ['-c', 'LISTEN_PID=$$; export LISTEN_PID; exec "$0" "$@"', file, ...args], env };
   return { file, argv0: opts.argv[0], args, env };
 }
+
+const SH = '/bin/sh';
 
 /**
  * Start a process in its own session and process group (pgid = pid, so kill(-pid) reaches its children).
@@ -392,7 +407,7 @@ function viaChildProcess(cmd: Command, opts: SpawnOptions): SpawnHandle {
   }
   try {
     // libuv cannot open a file in the child: the process gets a copy of our read-write fd, closed after the spawn.
-    stdio = ['ignore', ...out.stdio.map((w) => (typeof w === 'object' ? openFifo(w.fifo, out) : w))];
+    stdio = ['ignore', ...out.stdio.map((w) => (typeof w === 'object' ? openFifo(w.fifo, out) : w)), ...(opts.passFds ?? []).map((f) => f.fd)];
   } catch (err) {
     releaseOutputs(out);
     return failed(err as SpawnError);
@@ -606,6 +621,7 @@ function viaPosixSpawn(cmd: Command, opts: SpawnOptions): SpawnHandle {
       env: Object.entries(cmd.env).map(([k, v]) => `${k}=${v}`),
       cwd: opts.cwd,
       stdio: io.stdio,
+      passFds: opts.passFds?.map((f) => f.fd),
     };
     const expected = expectExit();
     const finish = (err: Error | null, pid: number) => {

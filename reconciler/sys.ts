@@ -250,6 +250,8 @@ export interface SpawnRequest {
    * another's source); a file the child opens itself, with these open(2) flags; or null for /dev/null.
    */
   stdio: [SpawnFd, SpawnFd, SpawnFd];
+  /** Our fds the child gets as 3, 4, ... (LISTEN_FDS). */
+  passFds?: number[];
 }
 export type SpawnFd = number | { open: string; flags: number } | null;
 
@@ -301,9 +303,14 @@ function fileActions(req: SpawnRequest): Buffer {
         check('posix_spawn_file_actions_adddup2', c.faDup2(fa, from, fd));
       }
     });
+    const passed = req.passFds ?? [];
+    // Through copies above every source first: a source may be one of the numbers 3, 4, ... another goes to.
+    const above = Math.max(2 + passed.length, ...passed) + 1;
+    passed.forEach((from, i) => check('posix_spawn_file_actions_adddup2', c.faDup2(fa, from, above + i)));
+    passed.forEach((_, i) => check('posix_spawn_file_actions_adddup2', c.faDup2(fa, above + i, 3 + i)));
     if (req.cwd) check('posix_spawn_file_actions_addchdir_np', c.faChdir(fa, req.cwd));
     // An fd some code opened without close-on-exec, maybe on the main thread while a worker spawns, stays ours.
-    check('posix_spawn_file_actions_addclosefrom_np', c.faClosefrom(fa, 3));
+    check('posix_spawn_file_actions_addclosefrom_np', c.faClosefrom(fa, 3 + passed.length));
   } catch (err) {
     c.faDestroy(fa);
     throw err;

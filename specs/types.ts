@@ -114,6 +114,8 @@ export interface UnitSpec<C extends UnitCommon = UnitCommon> {
   where: Where;
   /** Where each key that was written stood (absent keys took their default). */
   keys: Record<string, Where>;
+  /** Made by the core, not by a spec (a mount found in mountinfo, an Accept=yes instance): plan() leaves it alone. */
+  transient?: boolean;
 }
 
 export interface ManagerConfig {

@@ -2,6 +2,7 @@ import type { AnyStateMachine, Snapshot } from 'xstate';
 import type { ActiveState } from '../machines/types.js';
 import type { UnitCommon } from '../specs/types.js';
 import type { KeyDef } from '../specs/keys.js';
+import type { TypeEffects, UnitRuntime } from './runtime.js';
 
 /**
  * One row of the unit-type registry (systemd's UnitVTable). transactions/ and reconciler/ only ever see this
@@ -24,4 +25,6 @@ export interface UnitType {
   canReload(config: UnitCommon): boolean;
   /** Keys whose change applies without restarting the unit (Description, ...). */
   liveKeys: string[];
+  /** The effects its machine's actions name, made with the core's runtime; absent: the service effects (reconciler/effects.ts). */
+  effects?(runtime: UnitRuntime): TypeEffects;
 }
