@@ -7,8 +7,8 @@ export const EXIT = {
   failure: 1,
   changes: 2, // sctl plan: the spec differs from what runs
   notActive: 3, // is-active, status: the unit is not active
-  noUnit: 4, // status: no such unit
-  notLoaded: 5, // start/stop/...: no such unit
+  noUnit: 4, // status: no such unit (LSB's "status is unknown")
+  notLoaded: 5, // start/stop/...: no such unit (systemctl's EXIT_NOTINSTALLED); kill, cat, ...: 1
   interrupted: 130, // Ctrl-C (128 + SIGINT), as shells report it
 } as const;
 
@@ -23,7 +23,7 @@ export function fail(err: unknown, verb?: string): never {
   }
   process.stderr.write(`${e.message ?? String(err)}\n`);
   if (err instanceof CallError && err.code === 'ENOUNIT') {
-    process.exit(verb === 'status' ? EXIT.noUnit : EXIT.notLoaded);
+    process.exit(verb === 'status' ? EXIT.noUnit : verb === 'job' ? EXIT.notLoaded : EXIT.failure);
   }
   process.exit(EXIT.failure);
 }

@@ -4,16 +4,18 @@ import readline from 'node:readline/promises';
 import { randomUUID } from 'node:crypto';
 import type { Savepoint, Tx, TxSummary } from '../reconciler/journal.js';
 import { Command, Option } from 'commander';
-import { call } from '../reconciler/client.js';
+import { call, CallError } from '../reconciler/client.js';
 import { parseDuration } from '../specs/duration.js';
 import { statePaths, stateDir } from '../reconciler/paths.js';
 import type { Plan } from '../reconciler/plan.js';
 import type { ApplyProgress, ApplyResult } from '../reconciler/apply.js';
 import type { LogRecord } from '../reconciler/logs.js';
-import { formatValue, type UnitInfo, type UnitStatus } from '../reconciler/view.js';
+import { formatValue, type SocketInfo, type TimerInfo, type UnitInfo, type UnitStatus } from '../reconciler/view.js';
+import { localZone } from '../specs/zone.js';
+import { isGlob, mangleUnitName, matchesAny } from '../specs/names.js';
 import { EXIT, fail } from './exit.js';
 import { ago, colours, stateDot, stateWord } from './style.js';
-import { parsePriority, parseTime } from './time.js';
+import { formatTimestamp, parsePriority, parseTime, relative } from './time.js';
 
 const c = colours();
 const program = new Command('sctl');
@@ -40,8 +42,13 @@ Examples:
   sctl plan spec.toml                   what apply would change (exit 0: nothing, 2: changes)
   sctl apply spec.toml --yes            make the running system match the spec
 
-Exit codes: 0 success; 1 failure; 2 plan found changes; 3 unit not active (is-active, status);
-4 no such unit (status); 5 no such unit (start, stop, ...). See docs/cli.md.`,
+Units: web means web.service, worker@1 worker@1.service, /srv/data srv-data.mount; status, start, stop, kill,
+is-active and the like also take glob patterns of loaded units ('web-*'), list-units patterns of names.
+There is no enable step (units run when the spec says), so enable, disable, mask and their --now do not exist.
+
+Exit codes (systemctl's): 0 success; 1 failure, or not failed (is-failed); 2 plan found changes; 3 not active
+(is-active, status); 4 no such unit (status); 5 no such unit (start, stop, ...).
+See docs/cli.md.`,
   );
 
 const sock = () => statePaths(stateDir(program.opts().stateDir)).control;
@@ -52,11 +59,13 @@ const rpc = (method: string, params: object = {}, onEvent?: (e: unknown) => void
 
 program
   .command('list-units')
-  .description('list loaded units with their states')
+  .description('list loaded units with their states (those whose names match a PATTERN, when given)')
+  .argument('[patterns...]', "glob patterns of unit names, as systemctl takes them ('web*')")
   .option('--state <states>', 'only units in these states (comma-separated: active,failed,running,...)')
   .option('-t, --type <types>', 'only units of these types (service,target)')
-  .action(async (o: { state?: string; type?: string }) => {
-    const units = (await rpc('list-units', { states: csv(o.state), types: csv(o.type) })) as UnitInfo[];
+  .action(async (patterns: string[], o: { state?: string; type?: string }) => {
+    const all = (await rpc('list-units', { states: csv(o.state), types: csv(o.type) })) as UnitInfo[];
+    const units = patterns.length ? all.filter((u) => matchesAny(patterns, u.name)) : all;
     if (json()) return out(JSON.stringify(units, null, 2));
     const w = Math.max(4, ...units.map((u) => u.name.length));
     out(c.bold(`  ${'UNIT'.padEnd(w)} LOAD   ACTIVE       SUB          DESCRIPTION`));
@@ -66,16 +75,71 @@ program
     out(`\n${units.length} loaded units listed.`);
   });
 
+/** Rows as systemctl prints its lists: columns padded to the widest cell, the header bold. */
+function table(rows: string[][]): void {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  rows.forEach((r, i) => {
+    const line = r.map((cell, j) => (j < r.length - 1 ? cell.padEnd(widths[j]) : cell)).join(' ');
+    out(i ? line : c.bold(line));
+  });
+}
+
+program
+  .command('list-timers')
+  .description('list timers, the next to elapse first: when, how long until, their last trigger, the unit they start')
+  .option('-a, --all', 'inactive timers too')
+  .action(async (o: { all?: boolean }) => {
+    const timers = (await rpc('list-timers', { all: Boolean(o.all) })) as TimerInfo[];
+    if (json()) return out(JSON.stringify(timers, null, 2));
+    const zone = localZone();
+    const now = Date.now();
+    const at = (iso: string | null) => (iso ? formatTimestamp(Date.parse(iso), zone) : '-');
+    const from = (iso: string | null) => (iso ? relative(Date.parse(iso), now) : '-');
+    const rows = [
+      ['NEXT', 'LEFT', 'LAST', 'PASSED', 'UNIT', 'ACTIVATES'],
+      ...timers.map((t) => [at(t.next), from(t.next), at(t.last), from(t.last), t.unit, t.activates]),
+    ];
+    table(rows);
+    out(`\n${timers.length} timers listed.`);
+    if (!o.all) out('Pass --all to see loaded but inactive timers, too.');
+  });
+
+program
+  .command('list-sockets')
+  .description('list listening addresses of sockets: where, the socket unit, the service it starts')
+  .option('-a, --all', 'inactive sockets too')
+  .option('--show-types', 'show the socket type of each address')
+  .action(async (o: { all?: boolean; showTypes?: boolean }) => {
+    const sockets = (await rpc('list-sockets', { all: Boolean(o.all) })) as SocketInfo[];
+    if (json()) return out(JSON.stringify(sockets, null, 2));
+    const rows = [
+      ['LISTEN', ...(o.showTypes ? ['TYPE'] : []), 'UNIT', 'ACTIVATES'],
+      ...sockets.map((s) => [s.listen, ...(o.showTypes ? [s.type] : []), s.unit, s.activates]),
+    ];
+    table(rows);
+    out(`\n${sockets.length} sockets listed.`);
+    if (!o.all) out('Pass --all to see loaded but inactive sockets, too.');
+  });
+
 program
   .command('status')
   .description('show runtime status of units (all units when none given)')
   .argument('[units...]')
   .option('-n, --lines <n>', 'log lines to show', '10')
-  .action(async (units: string[], o: { lines: string }) => {
-    const list = (await rpc('status', { units, lines: Number(o.lines) })) as UnitStatus[];
+  .action(async (args: string[], o: { lines: string }) => {
+    const lines = Number(o.lines);
+    if (!args.length) {
+      const all = (await rpc('status', { units: [], lines })) as UnitStatus[];
+      return json() ? out(JSON.stringify(all, null, 2)) : all.forEach((s, i) => out((i ? '\n' : '') + renderStatus(s)));
+    }
+    // systemctl's exit code is that of the first unit, in order, that is missing (4) or not active (3).
+    const { names, known, unknown } = await expand(args);
+    const list = known.length ? ((await rpc('status', { units: known, lines })) as UnitStatus[]) : [];
+    for (const n of unknown) process.stderr.write(`Unit ${n} could not be found.\n`);
     if (json()) out(JSON.stringify(list, null, 2));
     else list.forEach((s, i) => out((i ? '\n' : '') + renderStatus(s)));
-    if (units.length && list.some((s) => s.active !== 'active' && s.active !== 'reloading')) process.exit(EXIT.notActive);
+    const code = (n: string) => (unknown.includes(n) ? EXIT.noUnit : isActive(list.find((s) => s.name === n)?.active ?? 'inactive') ? EXIT.ok : EXIT.notActive);
+    process.exit(names.map(code).find((x) => x !== EXIT.ok) ?? EXIT.ok);
   });
 
 program
@@ -85,7 +149,11 @@ program
   .option('-p, --property <props>', 'only these properties (comma-separated; may repeat)', collect, [])
   .option('--value', 'print only the values')
   .action(async (unit: string, o: { property: string[]; value?: boolean }) => {
-    const props = (await rpc('show', { unit })) as Record<string, string>;
+    const name = mangle(unit, false);
+    // Like systemctl, a unit that does not exist is shown as such, exit 0.
+    const props = (await call(sock(), 'show', { unit: name }).catch((err) =>
+      err instanceof CallError && err.code === 'ENOUNIT' ? notFound(name) : fail(err, 'show'),
+    )) as Record<string, string>;
     const want = o.property.flatMap((p) => p.split(',')).filter(Boolean);
     const keys = want.length ? want : Object.keys(props);
     if (json()) return out(JSON.stringify(Object.fromEntries(keys.map((k) => [k, props[k] ?? ''])), null, 2));
@@ -115,35 +183,43 @@ for (const [verb, what] of [
     .argument('<units...>')
     .option('--no-block', 'do not wait for the jobs to finish')
     .addOption(new Option('--job-mode <mode>', 'how to treat conflicting queued jobs').choices(['replace', 'fail', 'isolate']).default('replace'))
-    .action(async (units: string[], o: { block: boolean; jobMode: string }) => {
-      // The key lets a retry after a core's death find this request instead of running it twice.
-      const r = (await rpc('job', { units, type: verb, mode: o.jobMode, wait: o.block, key: randomUUID() })) as {
-        transaction: number;
-        results: { unit: string; type: string; result: string }[] | null;
-      };
-      if (json()) return out(JSON.stringify(r, null, 2));
-      const failed = (r.results ?? []).filter((x) => x.result !== 'done' && units.some((u) => sameUnit(u, x.unit)));
-      for (const f of failed) {
-        process.stderr.write(`Job for ${f.unit} ${f.result === 'dependency' ? 'failed because a dependency failed' : 'failed'}.\nSee "sctl status ${f.unit}" and "sctl logs ${f.unit}" for details.\n`);
+    .action(async (args: string[], o: { block: boolean; jobMode: string }) => {
+      // systemctl queues each unit on its own: one that does not exist fails (5) without holding the others back.
+      const { known, unknown } = await expand(args);
+      if (known.length) {
+        // The key lets a retry after a core's death find this request instead of running it twice.
+        const r = (await rpc('job', { units: known, type: verb, mode: o.jobMode, wait: o.block, key: randomUUID() })) as {
+          transaction: number;
+          results: { unit: string; type: string; result: string }[] | null;
+        };
+        if (json()) return out(JSON.stringify(r, null, 2));
+        const failed = (r.results ?? []).filter((x) => x.result !== 'done' && known.includes(x.unit));
+        for (const f of failed) {
+          process.stderr.write(`Job for ${f.unit} ${f.result === 'dependency' ? 'failed because a dependency failed' : 'failed'}.\nSee "sctl status ${f.unit}" and "sctl logs ${f.unit}" for details.\n`);
+        }
+        if (failed.length) process.exit(EXIT.failure);
       }
-      if (failed.length) process.exit(EXIT.failure);
+      missing(unknown, (n) => `Failed to ${verb} ${n}: Unit ${n} ${verb === 'stop' ? 'not loaded' : 'not found'}.`, EXIT.notLoaded);
     });
 }
 
-// systemctl's exit codes: is-active 0 when every unit is active, else 3; is-failed 0 when any is failed, else 1.
-for (const [verb, what, ok, no] of [
-  ['is-active', 'exit 0 when every unit is active, else 3; prints each state', (s: string[]) => s.every((x) => x === 'active' || x === 'reloading'), EXIT.notActive],
-  ['is-failed', 'exit 0 when any unit is failed, else 1; prints each state', (s: string[]) => s.some((x) => x === 'failed'), EXIT.failure],
+// systemctl 252's exit codes (Debian 12's, and the public contract): 0 when any unit is in the state, else 3
+// (is-active) or 1 (is-failed). A unit that does not exist prints as inactive and counts as such (253 and later
+// exit 4 when none exists).
+for (const [verb, what, good, no] of [
+  ['is-active', 'exit 0 when any unit is active, else 3; prints each state', isActive, EXIT.notActive],
+  ['is-failed', 'exit 0 when any unit is failed, else 1; prints each state', (s: string) => s === 'failed', EXIT.failure],
 ] as const) {
   program
     .command(verb)
     .description(what)
     .argument('<units...>')
     .option('-q, --quiet', 'print nothing')
-    .action(async (units: string[], o: { quiet?: boolean }) => {
-      const states = await states_(units);
+    .action(async (args: string[], o: { quiet?: boolean }) => {
+      const { names, loaded } = await expand(args);
+      const states = names.map((n) => loaded.find((u) => u.name === n)?.active ?? 'inactive');
       if (!o.quiet) for (const s of states) out(s);
-      process.exit(ok(states) ? EXIT.ok : no);
+      process.exit(states.some(good) ? EXIT.ok : no);
     });
 }
 
@@ -163,17 +239,24 @@ program
   .command('reset-failed')
   .description('reset the failed state of units (all when none given)')
   .argument('[units...]')
-  .action(async (units: string[]) => void (await rpc('reset-failed', { units })));
+  .action(async (args: string[]) => {
+    if (!args.length) return void (await rpc('reset-failed', { units: [] }));
+    const { known, unknown } = await expand(args);
+    if (known.length) await rpc('reset-failed', { units: known });
+    missing(unknown, (n) => `Failed to reset failed state of unit ${n}: Unit ${n} not loaded.`, EXIT.failure);
+  });
 
 program
   .command('kill')
-  .description("send a signal to a unit's processes")
-  .argument('<unit>')
+  .description("send a signal to units' processes")
+  .argument('<units...>')
   .option('-s, --signal <signal>', 'signal to send', 'SIGTERM')
   .addOption(new Option('--kill-whom <who>', 'which processes').choices(['all', 'main', 'control']).default('all'))
-  .action(async (unit: string, o: { signal: string; killWhom: string }) => {
+  .action(async (args: string[], o: { signal: string; killWhom: string }) => {
     const signal = /^\d+$/.test(o.signal) ? Number(o.signal) : o.signal.toUpperCase().replace(/^(?!SIG)/, 'SIG');
-    await rpc('kill', { unit, signal: typeof signal === 'number' ? signalName(signal) : signal, who: o.killWhom });
+    const { known, unknown } = await expand(args);
+    for (const unit of known) await rpc('kill', { unit, signal: typeof signal === 'number' ? signalName(signal) : signal, who: o.killWhom });
+    missing(unknown, (n) => `Failed to kill unit ${n}: Unit ${n} not loaded.`, EXIT.failure);
   });
 
 program
@@ -204,7 +287,10 @@ program
       // short (the default)
       out(`${c.dim(new Date(r.time).toISOString())} ${c.cyan(r.unit)}[${r.pid ?? '-'}]: ${r.message}`);
     };
-    await rpc('logs', { units, lines: Number(o.lines), follow: Boolean(o.follow), ...filter }, print);
+    // Patterns that match no unit select no records (no units at all would mean every unit's).
+    const names = units.length ? (await expand(units)).names : [];
+    if (units.length && !names.length) return;
+    await rpc('logs', { units: names, lines: Number(o.lines), follow: Boolean(o.follow), ...filter }, print);
   });
 
 program
@@ -354,6 +440,10 @@ function renderStatus(s: UnitStatus): string {
     `     Loaded: loaded (${s.file}:${s.line})`,
     `     Active: ${stateWord(s.active, c)} (${s.sub})${s.result !== 'success' ? ` (Result: ${s.result})` : ''} since ${new Date(s.since).toString()}; ${ago(s.since)}`,
   ];
+  if (s.trigger !== undefined) {
+    lines.push(`    Trigger: ${s.trigger ? `${formatTimestamp(Date.parse(s.trigger), localZone())}; ${relative(Date.parse(s.trigger))}` : 'n/a'}`);
+  }
+  if (s.triggers?.length) lines.push(`   Triggers: ${s.triggers.join(', ')}`);
   if (s.mainPid) lines.push(`   Main PID: ${s.mainPid}`);
   else if (s.exitCode !== null || s.exitSignal) {
     lines.push(`   Main PID: (code=${s.exitSignal ? 'killed' : 'exited'}, status=${s.exitSignal ?? s.exitCode})`);
@@ -425,13 +515,54 @@ function changes(p: Plan): boolean {
   return Boolean(p.added.length || p.removed.length || p.changed.length || p.jobs.length);
 }
 
-async function states_(units: string[]): Promise<string[]> {
-  const all = (await rpc('list-units')) as UnitInfo[];
-  return units.map((u) => all.find((x) => sameUnit(u, x.name))?.active ?? 'inactive');
+/** A unit name as typed, the way systemctl reads it (specs/names.ts). */
+function mangle(name: string, glob: boolean): string {
+  try {
+    return mangleUnitName(name, glob);
+  } catch (err) {
+    fail(err);
+  }
 }
 
-function sameUnit(given: string, name: string): boolean {
-  return given === name || `${given}.service` === name;
+/**
+ * systemctl's expand_unit_names(): every argument mangled, each glob pattern replaced by the loaded units it
+ * matches; `known` and `unknown` split the names by whether such a unit exists.
+ */
+async function expand(args: string[]) {
+  const loaded = (await rpc('list-units')) as UnitInfo[];
+  const mangled = args.map((a) => mangle(a, true));
+  const patterns = mangled.filter(isGlob);
+  const matched = loaded.map((u) => u.name).filter((n) => patterns.length && matchesAny(patterns, n));
+  const names = [...new Set([...mangled.filter((n) => !isGlob(n)), ...matched])];
+  const exists = new Set(loaded.map((u) => u.name));
+  return { names, loaded, known: names.filter((n) => exists.has(n)), unknown: names.filter((n) => !exists.has(n)) };
+}
+
+/** systemctl's complaint about each unit that does not exist, then its exit code when there was one. */
+function missing(unknown: string[], message: (name: string) => string, code: number): void {
+  for (const n of unknown) process.stderr.write(message(n) + '\n');
+  if (unknown.length) process.exit(code);
+}
+
+function isActive(state: string): boolean {
+  return state === 'active' || state === 'reloading';
+}
+
+/** What systemctl show prints for a unit that does not exist. */
+function notFound(name: string): Record<string, string> {
+  return {
+    Id: name,
+    Names: name,
+    Description: name,
+    LoadState: 'not-found',
+    ActiveState: 'inactive',
+    SubState: 'dead',
+    Result: 'success',
+    MainPID: '0',
+    ControlPID: '0',
+    NRestarts: '0',
+    LoadError: `org.freedesktop.systemd1.NoSuchUnit "Unit ${name} not found."`,
+  };
 }
 
 /** A spec value as systemctl show prints it, in full: a shortened value can hide the very change it shows. */

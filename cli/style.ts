@@ -1,4 +1,5 @@
 import pc from 'picocolors';
+import { relative } from './time.js';
 
 /** Colour only when the stream is a terminal and NO_COLOR is unset. */
 export function colours(stream: NodeJS.WriteStream = process.stdout) {
@@ -24,14 +25,5 @@ export function stateWord(active: string, c: Colours): string {
 
 /** "3min 4s ago", as systemctl prints since-times. */
 export function ago(iso: string, now = Date.now()): string {
-  let s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
-  const parts: string[] = [];
-  for (const [unit, n] of [['d', 86400], ['h', 3600], ['min', 60], ['s', 1]] as const) {
-    if (s >= n || (unit === 's' && !parts.length)) {
-      parts.push(`${Math.floor(s / n)}${unit}`);
-      s %= n;
-    }
-    if (parts.length === 2) break;
-  }
-  return `${parts.join(' ')} ago`;
+  return relative(Date.parse(iso), now);
 }

@@ -19,6 +19,7 @@ Examples:
   sysmaster up specs/examples/webstack.toml     run a stack in the foreground; Ctrl-C stops it in order
   sysmaster validate spec.toml                  check a spec without running anything
   sysmaster notify READY=1 STATUS="listening"   tell the manager a Type=notify service is ready
+  sysmaster calendar "Mon..Fri 02:00"           when a timer's OnCalendar= elapses next
 
 While "up" runs, inspect and drive it from another terminal with sctl (sctl --help).`,
   );
@@ -75,6 +76,23 @@ program
     const lost = result.reports.filter((r) => r.kind !== 'note').length;
     process.stderr.write(`${result.units.length} units converted, ${lost} directives not converted as written\n`);
     process.exitCode = o.strict && lost ? EXIT.failure : EXIT.ok;
+  });
+
+program
+  .command('calendar')
+  .description('normalise systemd calendar expressions (OnCalendar=) and show when they elapse next, like systemd-analyze calendar')
+  .argument('<expressions...>', 'e.g. daily, "Mon..Fri *-*-* 02:00", "*:0/15", "*-*-* 06:00 Europe/Berlin" (docs/calendar.md)')
+  .option('--iterations <n>', 'show the next N elapses', '1')
+  .option('--base-time <time>', 'count from this time instead of now ("2026-11-27 10:00", "@EPOCH", "+1d")')
+  .option('-o, --output <format>', 'text or json', 'text')
+  .addHelpText('after', '\nExit status: 0 when every expression is valid, 1 otherwise.')
+  .action(async (exprs: string[], o: { iterations: string; baseTime?: string; output: string }) => {
+    const { calendarCommand } = await import('./calendar.js');
+    try {
+      calendarCommand(exprs, o);
+    } catch (err) {
+      fail(err);
+    }
   });
 
 program

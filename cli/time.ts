@@ -1,3 +1,4 @@
+import { DAYS, wall, type LocalZone } from '../specs/calendar.js';
 import { parseDuration } from '../specs/duration.js';
 
 /**
@@ -35,4 +36,49 @@ export function parsePriority(text: string): number {
   const n = /^[0-7]$/.test(text) ? Number(text) : LEVELS.indexOf(text === 'error' ? 'err' : text === 'warn' ? 'warning' : text);
   if (n < 0) throw new Error(`unknown priority "${text}": use ${LEVELS.join(', ')} or 0-7`);
   return n;
+}
+
+export const UTC: LocalZone = { name: 'UTC', std: { abbr: 'UTC', offset: 0 } };
+
+/** Whether the zone is UTC all year, when systemd leaves out its "(in UTC)" lines. */
+export function isUtc(zone: LocalZone): boolean {
+  return zone.name === 'UTC' || (!zone.dst && zone.std?.offset === 0);
+}
+
+/** A timestamp as systemd prints one: "Sat 2026-11-28 00:00:00 CET", in the zone given (the local one). */
+export function formatTimestamp(ms: number, zone: LocalZone): string {
+  const w = wall(Math.floor(ms / 1000), isUtc(zone) ? null : zone.name);
+  const p = (n: number) => String(n).padStart(2, '0');
+  const abbr = [zone.std, zone.dst].find((z) => z?.offset === w.off)?.abbr ?? numericZone(w.off);
+  return `${DAYS[(w.wday + 6) % 7]} ${w.year}-${p(w.mon + 1)}-${p(w.mday)} ${p(w.hour)}:${p(w.min)}:${p(w.sec)} ${abbr}`;
+}
+
+/** tzdata's name for an offset without letters: "+10", "-0330". */
+function numericZone(off: number): string {
+  const a = Math.abs(off);
+  const hm = String(Math.floor(a / 3600)).padStart(2, '0') + (a % 3600 ? String(Math.floor((a % 3600) / 60)).padStart(2, '0') : '');
+  return (off < 0 ? '-' : '+') + hm;
+}
+
+const [YEAR, MONTH, WEEK, DAY, HOUR, MINUTE, SECOND] = ['1y', '1M', '1w', '1d', '1h', '1min', '1s'].map(parseDuration);
+
+/** How far ms is from now, as systemd says it (format_timestamp_relative): "12h left", "3min 4s ago", "now". */
+export function relative(ms: number, now = Date.now()): string {
+  const d = Math.abs(now - ms);
+  const f = Math.floor;
+  const n = (x: number, unit: string) => `${x} ${unit}${x === 1 ? '' : 's'}`;
+  const text =
+    d >= YEAR ? `${n(f(d / YEAR), 'year')} ${n(f((d % YEAR) / MONTH), 'month')}`
+    : d >= MONTH ? `${n(f(d / MONTH), 'month')} ${n(f((d % MONTH) / DAY), 'day')}`
+    : d >= WEEK ? `${n(f(d / WEEK), 'week')} ${n(f((d % WEEK) / DAY), 'day')}`
+    : d >= 2 * DAY ? `${f(d / DAY)} days`
+    : d >= 25 * HOUR ? `1 day ${f((d - DAY) / HOUR)}h`
+    : d >= 6 * HOUR ? `${f(d / HOUR)}h`
+    : d >= HOUR ? `${f(d / HOUR)}h ${f((d % HOUR) / MINUTE)}min`
+    : d >= 5 * MINUTE ? `${f(d / MINUTE)}min`
+    : d >= MINUTE ? `${f(d / MINUTE)}min ${f((d % MINUTE) / SECOND)}s`
+    : d >= SECOND ? `${f(d / SECOND)}s`
+    : d > 0 ? `${f(d)}ms`
+    : '';
+  return text ? `${text} ${now > ms ? 'ago' : 'left'}` : 'now';
 }

@@ -14,3 +14,11 @@ export function checkStart(times: readonly number[], now: number, interval: numb
   if (times.length < burst) return { ok: true, times: [...times, now] };
   return { ok: false, times: [...times] };
 }
+
+/** TriggerLimitIntervalSec=/TriggerLimitBurst= of socket and path units: the same window, over the triggers so far. */
+export function checkTrigger(
+  c: { triggers: readonly number[]; config: { TriggerLimitIntervalSec: number; TriggerLimitBurst: number } },
+  now: number,
+): StartCheck {
+  return checkStart(c.triggers, now, c.config.TriggerLimitIntervalSec, c.config.TriggerLimitBurst);
+}

@@ -30,6 +30,7 @@ export function restartCause(result: UnitResult): RestartCause | null {
     case 'watchdog':
       return 'watchdog';
     case 'start-limit-hit':
+    case 'trigger-limit-hit':
       return null;
     case 'oom-kill':
     case 'resources':

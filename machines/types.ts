@@ -15,7 +15,9 @@ export type UnitResult =
   | 'start-limit-hit'
   | 'oom-kill'
   | 'resources'
-  | 'protocol';
+  | 'protocol'
+  /** A socket or path unit triggered its unit more often than TriggerLimitBurst= within TriggerLimitIntervalSec=. */
+  | 'trigger-limit-hit';
 
 /**
  * Fields every machine's context carries, so the engine reads any unit the same way.
@@ -29,6 +31,11 @@ export interface UnitContextBase {
   since: number;
   /** The one pending timer of the machine, or null. The runtime arms it and sends TIMEOUT when due. */
   deadline: number | null;
+}
+
+/** The UnitContextBase of a unit made at `now`: inactive since then, nothing failed, no timer. */
+export function freshContext(now: number): UnitContextBase {
+  return { result: 'success', failures: 0, since: now, deadline: null };
 }
 
 /** Events every machine accepts. `now` is the time of the event: machines never read a clock. */

@@ -363,7 +363,8 @@ export class Transactions {
 
   /** Install the definitions in force with `defs` laid over them (null: the unit goes); returns the plan of it. */
   private overlay(defs: Definitions, specFile: string | null): Plan {
-    const units = Object.fromEntries([...this.d.units].filter(([, u]) => !u.removed).map(([n, u]) => [n, u.next ?? u.spec]));
+    // Units the core made (found mounts, Accept=yes instances) are no spec's: plan() leaves them alone.
+    const units = Object.fromEntries([...this.d.units].filter(([, u]) => !u.removed && !u.spec.transient).map(([n, u]) => [n, u.next ?? u.spec]));
     for (const [name, def] of Object.entries(defs)) {
       if (def) units[name] = def;
       else delete units[name];

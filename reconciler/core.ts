@@ -35,6 +35,7 @@ export async function startCore(opts: CoreOptions): Promise<Core> {
   const paths = statePaths(opts.stateDir);
   const daemon = new Daemon(paths, process.env, opts.store, opts.owner, opts.sink ?? null);
   const gone = opts.state ? daemon.restore(opts.state) : [];
+  daemon.startTypes();
   const reaper = new Reaper();
   reaper.on('exit', (info) => daemon.effects.reaped(info));
   reaper.start();

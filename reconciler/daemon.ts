@@ -6,7 +6,7 @@ import type { ManagerConfig, SystemSpec, UnitSpec } from '../specs/types.js';
 import { Engine, type EngineHost } from '../transactions/engine.js';
 import type { Job, JobMode, JobResult, JobType } from '../transactions/types.js';
 import { buildAtomGraph } from '../units/atoms.js';
-import { typeOfUnit } from '../units/index.js';
+import { typeOfUnit, unitTypes } from '../units/index.js';
 import type { TypeEffects, UnitRuntime } from '../units/runtime.js';
 import type { UnitType } from '../units/types.js';
 import { failedCondition } from './conditions.js';
@@ -316,6 +316,11 @@ export class Daemon {
     return { units: Object.fromEntries(specified.map(([n, u]) => [n, { spec: u.spec, active: u.active }])) };
   }
 
+  /** Start what each unit type follows beyond its units (TypeEffects.start): after restore(), before any apply. */
+  startTypes(): void {
+    for (const type of Object.values(unitTypes)) this.effectsOf(type)?.start?.();
+  }
+
   /** A unit the core made (units/runtime.ts addTransient); a spec's own definition of the name wins over it. */
   addTransient(spec: UnitSpec): void {
     if (this.units.has(spec.name)) return;
@@ -348,10 +353,10 @@ export class Daemon {
     return { id: tx.id, jobs: tx.jobs, done: key ? this.requests.add(key, tx.id, tx.entries, done) : done };
   }
 
-  /** Stop every unit, dependents first (the engine orders stops in reverse). */
+  /** Stop every unit, dependents first (the engine orders stops in reverse), but those its type keeps (keepOnExit). */
   async stopAll(): Promise<void> {
     // Every unit, idle ones too: their stop jobs replace start jobs still queued for them.
-    const anchors = [...this.units.values()].map((u) => ({ unit: u.name, type: 'stop' as const }));
+    const anchors = [...this.units.values()].filter((u) => !u.type.keepOnExit?.(u.spec)).map((u) => ({ unit: u.name, type: 'stop' as const }));
     if (!anchors.length) return;
     const tx = this.enqueueChecked(anchors, 'replace');
     await this.engine.wait(tx.id);
@@ -387,12 +392,11 @@ export class Daemon {
     for (const name of p.added) {
       const made = this.units.get(name);
       if (!made) this.units.set(name, this.create(desired.units[name]));
-      // The core made it (a mount found in mountinfo): the spec's definition takes over.
-      else if (this.idle(made)) this.redefine(made, desired.units[name], true);
+      // The core made it (a mount found in mountinfo): the spec's definition takes over, at once (a running unit
+      // keeps its actor: what it runs is what the spec asks for, or its next start makes it so).
       else {
         made.removed = false;
-        made.next = desired.units[name];
-        this.redefined(name);
+        this.redefine(made, desired.units[name], this.idle(made));
       }
     }
     for (const d of p.changed) {
@@ -530,7 +534,7 @@ export class Daemon {
 
   /** The choke point: every public state change completes jobs, propagates, and is shown, here and only here. */
   private unitNotify(u: Unit, from: ActiveState, to: ActiveState, failed: boolean, ctx: UnitContext): void {
-    this.sink?.state(u.name, from, to, u.sub, ctx.result);
+    if (!u.spec.found) this.sink?.state(u.name, from, to, u.sub, ctx.result);
     if (u.next && this.idle(u)) {
       this.redefine(u, u.next, true);
       this.regraph();
@@ -584,13 +588,17 @@ export class Daemon {
     if (deadline === null || !Number.isFinite(deadline)) return;
     u.timerAt = deadline;
     const actor = u.actor;
+    const wait = Math.max(0, deadline - this.now());
     u.timer = setTimeout(
       () => {
         u.timer = null;
         u.timerAt = null;
-        if (u.actor === actor) this.send(u, { type: 'TIMEOUT' });
+        if (u.actor !== actor) return;
+        // setTimeout fires at once past MAX_TIMEOUT (a monthly timer's elapse): such a deadline is waited for in steps.
+        if (wait > MAX_TIMEOUT) this.arm(u, deadline);
+        else this.send(u, { type: 'TIMEOUT' });
       },
-      Math.max(0, deadline - this.now()),
+      Math.min(wait, MAX_TIMEOUT),
     );
   }
 
@@ -633,5 +641,8 @@ export class Daemon {
 
 /** The pause after a save, in multiples of how long it took (see schedule()). */
 const SAVE_GAP = 3;
+
+/** The longest delay setTimeout takes (2^31-1 ms, 24.8 days). */
+const MAX_TIMEOUT = 2 ** 31 - 1;
 
 const pidOf = (v: unknown): number | null => (typeof v === 'number' && v > 0 ? v : null);

@@ -59,6 +59,8 @@ export class Effects {
   private groups = new Map<string, Set<number>>();
   /** The journal FIFOs of each unit (output.ts): its processes hold them, so they outlive a core. */
   private outputs = new Map<string, Record<Stream, OutputFifo>>();
+  /** The NotifyFd= FIFO of each unit that has one, held by its main process the same way. */
+  private readies = new Map<string, OutputFifo>();
   /** Output read before the unit's main pid was known, by unit. */
   private early = new Map<string, LogLine[]>();
   /** Removed units whose FIFOs go once the daemon has forgotten them. */
@@ -151,6 +153,7 @@ export class Effects {
         notifySocket: cfg.NotifyAccess !== 'none' || cfg.Type === 'notify' ? this.d.paths.notify : undefined,
         // Like systemd, only the main command gets them.
         passFds: p.role === 'main' ? this.passedFds(u.name) : undefined,
+        notifyFd: p.role === 'main' && cfg.NotifyFd > 0 ? { fd: cfg.NotifyFd, fifo: this.readyOf(u) } : undefined,
       });
     } catch (err) {
       return fail((err as Error).message);
@@ -219,16 +222,36 @@ export class Effects {
     return o;
   }
 
+  /**
+   * STATE_DIR/io/<unit>.ready, the FIFO of NotifyFd=: a newline on it is READY=1 from the main process. One written
+   * while no core ran waits in it for the next core (listen()).
+   */
+  private readyOf(u: Unit): OutputFifo {
+    let f = this.readies.get(u.name);
+    if (!f) this.readies.set(u.name, (f = new OutputFifo(fifoPath(this.d, u.name, 'ready'), (_, newline) => newline && this.ready(u.name))));
+    return f;
+  }
+
+  private ready(name: string): void {
+    // From a main process whose off-thread spawn has not reported its pid yet: once it has.
+    if (afterSpawns(() => this.ready(name))) return;
+    const u = this.d.units.get(name);
+    if (u) this.d.send(u, { type: 'NOTIFY', pid: pidOf(this.d.context(u).mainPid) ?? 0, fields: { READY: '1' } });
+  }
+
   /** A core taking over reads on what the unit's running processes write (and what waited meanwhile). */
   private listen(u: Unit): void {
     const cfg = u.spec.config as ServiceConfig;
     const o = this.outputOf(u);
-    for (const [stream, target] of [['stdout', cfg.StandardOutput], ['stderr', cfg.StandardError]] as const) {
-      if (target?.kind !== 'journal') continue;
+    const fifos: [string, OutputFifo][] = [];
+    if (cfg.StandardOutput?.kind === 'journal') fifos.push(['stdout', o.stdout]);
+    if (cfg.StandardError?.kind === 'journal') fifos.push(['stderr', o.stderr]);
+    if (cfg.NotifyFd > 0) fifos.push([`NotifyFd=${cfg.NotifyFd}`, this.readyOf(u)]);
+    for (const [what, fifo] of fifos) {
       try {
-        void o[stream].listen();
+        void fifo.listen();
       } catch (err) {
-        this.d.note(`${u.name}: cannot read its ${stream}: ${(err as Error).message}`);
+        this.d.note(`${u.name}: cannot read its ${what}: ${(err as Error).message}`);
       }
     }
   }
@@ -245,7 +268,8 @@ export class Effects {
       this.leaving.delete(u.name);
       if (this.d.units.has(u.name)) return;
       this.outputs.delete(u.name);
-      for (const stream of ['stdout', 'stderr'] as const) fs.rmSync(fifoPath(this.d, u.name, stream), { force: true });
+      this.readies.delete(u.name);
+      for (const stream of ['stdout', 'stderr', 'ready'] as const) fs.rmSync(fifoPath(this.d, u.name, stream), { force: true });
     });
   }
 
@@ -494,7 +518,7 @@ export class Effects {
   }
 }
 
-function fifoPath(d: Daemon, unit: string, stream: Stream): string {
+function fifoPath(d: Daemon, unit: string, stream: Stream | 'ready'): string {
   return path.join(d.paths.dir, 'io', `${unit}.${stream}`);
 }
 

@@ -5,7 +5,7 @@ import type { Daemon } from './daemon.js';
 import type { Handler } from './control.js';
 import { matches, type LogFilter, type LogRecord } from './logs.js';
 import { ControlError } from './protocol.js';
-import { unitInfo, unitProperties, unitStatus } from './view.js';
+import { socketInfo, timerInfo, unitInfo, unitProperties, unitStatus } from './view.js';
 import { killUnit } from './kill.js';
 
 const JOB_TYPES: JobType[] = ['start', 'stop', 'restart', 'reload', 'try-restart', 'reload-or-restart'];
@@ -41,10 +41,23 @@ export function methods(d: Daemon, hooks: Hooks): Record<string, Handler> {
       return [...d.units.values()]
         .filter((u) => !states.length || states.includes(u.active) || states.includes(u.sub))
         .filter((u) => !types.length || types.includes(u.type.name))
-        // Code-unit order: localeCompare's first call sets up ICU (~10 ms), right when a new core answers its first list.
-        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+        .sort((a, b) => byCodeUnits(a.name, b.name))
         .map((u) => unitInfo(d, u));
     },
+
+    // systemctl list-timers: active timers (every one with `all`), the next to elapse first, those with none last.
+    'list-timers': (p) =>
+      [...d.units.values()]
+        .filter((u) => u.type.name === 'timer' && (p.all === true || u.active !== 'inactive'))
+        .map((u) => timerInfo(d, u))
+        .sort((a, b) => byCodeUnits(`${a.next ?? '~'} ${a.unit}`, `${b.next ?? '~'} ${b.unit}`)),
+
+    // systemctl list-sockets: each listening address of the active sockets (of every one with `all`).
+    'list-sockets': (p) =>
+      [...d.units.values()]
+        .filter((u) => u.type.name === 'socket' && (p.all === true || u.active !== 'inactive'))
+        .flatMap((u) => socketInfo(u))
+        .sort((a, b) => byCodeUnits(`${a.listen} ${a.unit}`, `${b.listen} ${b.unit}`)),
 
     status: (p) => {
       const lines = typeof p.lines === 'number' ? p.lines : 10;
@@ -165,6 +178,9 @@ export function methods(d: Daemon, hooks: Hooks): Record<string, Handler> {
   };
 }
 
+
+/** Code-unit order: localeCompare's first call sets up ICU (~10 ms), right when a new core answers its first list. */
+const byCodeUnits = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 function string(v: unknown, name: string): string {
   if (typeof v !== 'string' || !v) throw new ControlError('EPARAMS', `"${name}" must be a non-empty string`);

@@ -11,14 +11,15 @@ export const MAX_LINE = 64 * 1024;
 /**
  * Splits a byte stream into lines without the '\n'. A partial last line is kept until more bytes, end() or
  * MAX_LINE bytes. Lines are split as bytes and decoded whole, so a multi-byte character never breaks in two
- * across chunks (a piece cut at MAX_LINE may split one).
+ * across chunks (a piece cut at MAX_LINE may split one). `newline` tells a line that was ended by '\n' from a cut
+ * piece or a partial last line (NotifyFd= counts only the former).
  */
 export class LineSplitter {
   private partial: Buffer[] = [];
   private partialLength = 0;
   private cut = false;
 
-  constructor(private readonly onLine: (line: string) => void) {}
+  constructor(private readonly onLine: (line: string, newline: boolean) => void) {}
 
   push(chunk: Buffer): void {
     let start = 0;
@@ -33,12 +34,12 @@ export class LineSplitter {
         this.partial.push(chunk.subarray(start, end));
         this.partialLength += end - start;
         if (nl < 0) return;
-        this.flush();
+        this.flush(true);
         start = nl + 1;
         continue;
       }
       this.partial.push(chunk.subarray(start, start + room));
-      this.flush();
+      this.flush(start + room === nl);
       start += room;
       if (start === nl) start++; // the line was exactly MAX_LINE bytes long
       else if (start === chunk.length) this.cut = true;
@@ -47,14 +48,14 @@ export class LineSplitter {
 
   /** End of stream: a partial last line is a line. */
   end(): void {
-    if (this.partialLength > 0) this.flush();
+    if (this.partialLength > 0) this.flush(false);
   }
 
-  private flush(): void {
+  private flush(newline: boolean): void {
     const line = Buffer.concat(this.partial).toString('utf8');
     this.partial = [];
     this.partialLength = 0;
-    this.onLine(line);
+    this.onLine(line, newline);
   }
 }
 
@@ -126,7 +127,7 @@ export class OutputFifo {
 
   constructor(
     readonly path: string,
-    onLine: (line: string) => void,
+    onLine: (line: string, newline: boolean) => void,
   ) {
     this.lines = new LineSplitter(onLine);
   }

@@ -33,20 +33,28 @@ export function statePaths(dir: string): StatePaths {
 }
 
 /**
- * The transaction journal (docs/transactions.md), which must survive reboots: $SYSMASTER_JOURNAL_DIR, else for the
- * default instance the persistent state directory (/var/lib/sysmaster as root, $XDG_STATE_HOME/sysmaster for a user),
- * else, for an instance whose state directory was chosen, a directory inside it.
+ * The transaction journal (docs/transactions.md), which must survive reboots: $SYSMASTER_JOURNAL_DIR, else in the
+ * persistent directory (persistentDir), else, for an instance whose state directory was chosen, a directory inside it.
  */
 export function journalFile(dir: string, env: NodeJS.ProcessEnv = process.env): string {
   if (env.SYSMASTER_JOURNAL_DIR) return path.join(path.resolve(env.SYSMASTER_JOURNAL_DIR), 'journal.db');
+  const persistent = persistentDir(dir, env);
+  return persistent ? path.join(persistent, 'journal.db') : path.join(dir, 'journal', 'journal.db');
+}
+
+/**
+ * Where the default instance keeps what must survive reboots: /var/lib/sysmaster as root, $XDG_STATE_HOME/sysmaster
+ * or ~/.local/state/sysmaster for a user. Null for an instance whose state directory was chosen (its files stay
+ * inside that directory), and for a uid with no home at all (a container's --user 1234).
+ */
+export function persistentDir(dir: string, env: NodeJS.ProcessEnv = process.env): string | null {
   const { SYSMASTER_STATE_DIR: _, ...rest } = env;
-  if (path.resolve(dir) !== stateDir(undefined, rest)) return path.join(dir, 'journal', 'journal.db');
-  if ((process.getuid?.() ?? 0) === 0) return '/var/lib/sysmaster/journal.db';
-  if (env.XDG_STATE_HOME) return path.join(env.XDG_STATE_HOME, 'sysmaster', 'journal.db');
+  if (path.resolve(dir) !== stateDir(undefined, rest)) return null;
+  if ((process.getuid?.() ?? 0) === 0) return '/var/lib/sysmaster';
+  if (env.XDG_STATE_HOME) return path.join(env.XDG_STATE_HOME, 'sysmaster');
   try {
-    return path.join(os.homedir(), '.local', 'state', 'sysmaster', 'journal.db');
+    return path.join(os.homedir(), '.local', 'state', 'sysmaster');
   } catch {
-    // A uid with no home at all (a container's --user 1234): next to the runtime state.
-    return path.join(dir, 'journal', 'journal.db');
+    return null;
   }
 }

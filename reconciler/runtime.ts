@@ -2,6 +2,7 @@
 // units, jobs and state, and init's fd store.
 import { depositFds, removeFds, storedFds } from '../init/protocol.js';
 import type { UnitRuntime } from '../units/runtime.js';
+import { bootTime, startedAfterBoot } from './clock.js';
 import type { Daemon } from './daemon.js';
 import { closeFd } from './sys.js';
 
@@ -9,10 +10,13 @@ export function unitRuntime(d: Daemon): UnitRuntime {
   // What init handed this core from its store, each name taken once by the unit that owns it.
   const stored = storedFds(d.env);
   const fdProviders: ((service: string) => { fd: number; name: string }[])[] = [];
+  // The core's parent is its sysmaster-init, which started with the manager (a core started on its own: itself).
+  const started = startedAfterBoot(process.ppid) ?? startedAfterBoot(process.pid) ?? 0;
   d.effects.passedFds = (service) => fdProviders.flatMap((p) => p(service));
   return {
     nameOf: (self) => d.unitOf(self).name,
     config: (name) => d.units.get(name)?.spec.config,
+    spec: (name) => d.units.get(name)?.spec,
     state(name) {
       const u = d.units.get(name);
       return u && { active: u.active, sub: u.sub, since: u.since };
@@ -65,6 +69,10 @@ export function unitRuntime(d: Daemon): UnitRuntime {
     passFds: (provider) => void fdProviders.push(provider),
     note: (message) => d.note(message),
     now: () => d.now(),
+    clocks() {
+      const boot = bootTime(d.now());
+      return { boot, startup: boot + started };
+    },
     env: d.env,
     stateDir: d.paths.dir,
   };

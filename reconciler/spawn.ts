@@ -195,6 +195,11 @@ export interface SpawnOptions {
    * socket unit's listening sockets, or an accepted connection). They stay ours: the child gets copies.
    */
   passFds?: { fd: number; name: string }[];
+  /**
+   * NotifyFd=: the process gets this FIFO at fd `fd` (above the passed ones), held read-write like a journal FIFO,
+   * so a write never raises SIGPIPE when our reader goes, and the FIFO's reader gets its lines.
+   */
+  notifyFd?: { fd: number; fifo: OutputFifo };
 }
 
 export interface SpawnHandle {
@@ -240,6 +245,8 @@ interface Outputs {
   opened: number[];
   /** FIFOs whose reader waits for this process: told it has opened them. */
   fifos: ReturnType<OutputFifo['attach']>[];
+  /** The NotifyFd= FIFO, released like `fifos`; not journal output, so `drained` does not wait for it. */
+  notify?: { fd: number; path: string; attached: ReturnType<OutputFifo['attach']> };
 }
 
 function fifosDrained(out: Outputs): Promise<void> {
@@ -249,6 +256,7 @@ function fifosDrained(out: Outputs): Promise<void> {
 function releaseOutputs(out: Outputs): void {
   for (const fd of out.opened) closeSync(fd);
   for (const f of out.fifos) f.opened();
+  out.notify?.attached.opened();
 }
 
 function openOutputs(opts: SpawnOptions): Outputs {
@@ -286,6 +294,14 @@ function openOutputs(opts: SpawnOptions): Outputs {
     // The same file for both shares one open file description, as systemd does: two would overwrite each other.
     const sameFile = stdout.kind === stderr.kind && 'path' in stdout && 'path' in stderr && stdout.path === stderr.path;
     out.stdio = [o, sameFile ? o : one(stderr, 'stderr')];
+    const n = opts.notifyFd;
+    if (n) {
+      try {
+        out.notify = { fd: n.fd, path: n.fifo.path, attached: n.fifo.attach() };
+      } catch (e) {
+        throw spawnError(e, `NotifyFd=${n.fd}: cannot open ${n.fifo.path}`);
+      }
+    }
   } catch (err) {
     releaseOutputs(out);
     throw err;
@@ -365,6 +381,11 @@ function prepare(opts: SpawnOptions): Command {
   if (opts.uid !== undefined && opts.gid === undefined) {
     throw new SpawnError('EINVAL', `uid ${opts.uid} given without a gid (EINVAL)`);
   }
+  const notifyFd = opts.notifyFd?.fd;
+  if (notifyFd !== undefined && notifyFd < 3 + passed.length) {
+    const taken = passed.length > 1 ? `fds 3 to ${2 + passed.length} are its LISTEN_FDS sockets` : passed.length ? 'fd 3 is its LISTEN_FDS socket' : 'fds 0 to 2 are stdio';
+    throw new SpawnError('EINVAL', `NotifyFd=${notifyFd} is taken: ${taken}; set NotifyFd = ${3 + passed.length} or more (EINVAL)`);
+  }
   if (opts.cwd) checkCwd(opts.cwd);
   const file = resolveExecutable(opts.argv[0], env.PATH, opts.cwd);
   const args = expandArgv(opts.argv.slice(1), env);
@@ -407,7 +428,10 @@ function viaChildProcess(cmd: Command, opts: SpawnOptions): SpawnHandle {
   }
   try {
     // libuv cannot open a file in the child: the process gets a copy of our read-write fd, closed after the spawn.
-    stdio = ['ignore', ...out.stdio.map((w) => (typeof w === 'object' ? openFifo(w.fifo, out) : w)), ...(opts.passFds ?? []).map((f) => f.fd)];
+    const fds: (Wiring | number)[] = ['ignore', ...out.stdio.map((w) => (typeof w === 'object' ? openFifo(w.fifo, out) : w)), ...(opts.passFds ?? []).map((f) => f.fd)];
+    // Up to the NotifyFd= number: fds past 2 given as 'ignore' stay closed in the child.
+    if (out.notify) fds.push(...Array<'ignore'>(out.notify.fd - fds.length).fill('ignore'), openFifo(out.notify.path, out, `NotifyFd=${out.notify.fd}`));
+    stdio = fds as StdioOptions;
   } catch (err) {
     releaseOutputs(out);
     return failed(err as SpawnError);
@@ -458,14 +482,14 @@ function viaChildProcess(cmd: Command, opts: SpawnOptions): SpawnHandle {
   return { pid: child.pid, spawned: spawned.promise, exited: exited.promise, drained };
 }
 
-/** A journal FIFO opened read-write here, for the child_process path. */
-function openFifo(path: string, out: Outputs): number {
+/** A FIFO opened read-write here, for the child_process path. */
+function openFifo(path: string, out: Outputs, what = 'journal'): number {
   try {
     const fd = openSync(path, fsc.O_RDWR);
     out.opened.push(fd);
     return fd;
   } catch (e) {
-    throw spawnError(e, `journal: cannot open ${path}`);
+    throw spawnError(e, `${what}: cannot open ${path}`);
   }
 }
 
@@ -622,6 +646,7 @@ function viaPosixSpawn(cmd: Command, opts: SpawnOptions): SpawnHandle {
       cwd: opts.cwd,
       stdio: io.stdio,
       passFds: opts.passFds?.map((f) => f.fd),
+      files: io.out.notify && [{ fd: io.out.notify.fd, open: io.out.notify.path, flags: fsc.O_RDWR }],
     };
     const expected = expectExit();
     const finish = (err: Error | null, pid: number) => {

@@ -252,6 +252,8 @@ export interface SpawnRequest {
   stdio: [SpawnFd, SpawnFd, SpawnFd];
   /** Our fds the child gets as 3, 4, ... (LISTEN_FDS). */
   passFds?: number[];
+  /** Files the child opens itself at these fd numbers, each above the passed ones (NotifyFd=). */
+  files?: { fd: number; open: string; flags: number }[];
 }
 export type SpawnFd = number | { open: string; flags: number } | null;
 
@@ -311,6 +313,7 @@ function fileActions(req: SpawnRequest): Buffer {
     if (req.cwd) check('posix_spawn_file_actions_addchdir_np', c.faChdir(fa, req.cwd));
     // An fd some code opened without close-on-exec, maybe on the main thread while a worker spawns, stays ours.
     check('posix_spawn_file_actions_addclosefrom_np', c.faClosefrom(fa, 3 + passed.length));
+    for (const f of req.files ?? []) check('posix_spawn_file_actions_addopen', c.faOpen(fa, f.fd, f.open, f.flags, 0), `fd ${f.fd}`);
   } catch (err) {
     c.faDestroy(fa);
     throw err;

@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import type { ServiceConfig } from '../specs/types.js';
+import type { ServiceConfig, SocketConfig, TimerConfig } from '../specs/types.js';
 import type { Daemon, Unit } from './daemon.js';
 import type { LogRecord } from './logs.js';
 
@@ -26,6 +26,20 @@ export interface UnitStatus extends UnitInfo {
   file: string;
   line: number;
   logs: LogRecord[];
+  /** The units this one starts (a timer's Unit=, a socket's Service=), when its type has such a key. */
+  triggers?: string[];
+  /** A timer's next elapse (systemctl status's Trigger:), ISO 8601, or null when none is due. */
+  trigger?: string | null;
+}
+
+/** A row of `list-timers`, with systemctl's columns: ISO 8601 times, spans in ms. */
+export interface TimerInfo {
+  unit: string;
+  activates: string;
+  next: string | null;
+  left: number | null;
+  last: string | null;
+  passed: number | null;
 }
 
 export function unitInfo(d: Daemon, u: Unit): UnitInfo {
@@ -56,7 +70,47 @@ export function unitStatus(d: Daemon, u: Unit, lines: number): UnitStatus {
     file: u.spec.where.file,
     line: u.spec.where.line,
     logs: d.logs.tail({ units: [u.name] }, lines),
+    ...triggersOf(u),
+    ...(u.type.name === 'timer' && { trigger: timerInfo(d, u).next }),
   };
+}
+
+function triggersOf(u: Unit): { triggers?: string[] } {
+  const config = u.spec.config as unknown as Record<string, string>;
+  const keys = u.type.keys.filter((k) => k.triggers);
+  return keys.length ? { triggers: keys.map((k) => config[k.key]) } : {};
+}
+
+/** A timer's row: its next elapse only while it waits for one (deadline is the next elapse then). */
+export function timerInfo(d: Daemon, u: Unit): TimerInfo {
+  const ctx = d.context(u);
+  const now = d.now();
+  const next = u.sub === 'waiting' ? ctx.deadline : null;
+  const last = (ctx.lastTrigger as number | null | undefined) ?? null;
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  return {
+    unit: u.name,
+    activates: (u.spec.config as TimerConfig).Unit,
+    next: iso(next),
+    left: next === null ? null : Math.max(0, next - now),
+    last: iso(last),
+    passed: last === null ? null : Math.max(0, now - last),
+  };
+}
+
+/** A row of `list-sockets`: one per listening address, as systemctl prints them. */
+export interface SocketInfo {
+  listen: string;
+  /** Stream, Datagram, SequentialPacket, FIFO (systemctl's --show-types names). */
+  type: string;
+  unit: string;
+  activates: string;
+}
+
+export function socketInfo(u: Unit): SocketInfo[] {
+  const c = u.spec.config as SocketConfig;
+  const kinds = [['Stream', c.ListenStream], ['Datagram', c.ListenDatagram], ['SequentialPacket', c.ListenSequentialPacket], ['FIFO', c.ListenFIFO]] as const;
+  return kinds.flatMap(([type, list]) => list.map((listen) => ({ listen, type, unit: u.name, activates: c.Service })));
 }
 
 /** systemctl show's Key=Value properties, with systemctl's names, then every spec key as written. */

@@ -6,7 +6,8 @@ import path from 'node:path';
 
 const wild = /[*?[]/;
 
-function segmentRegex(segment: string): RegExp {
+/** One path segment's wildcards as a RegExp: `*` and `?` match no `/`, `[...]` and `[!...]` are classes, `\` is literal. */
+export function segmentRegex(segment: string): RegExp {
   let re = '';
   for (let i = 0; i < segment.length; i++) {
     const c = segment[i];
@@ -45,8 +46,11 @@ function walk(dir: string): string[] {
   return out;
 }
 
-/** Expands `pattern`, relative to `base`, to the matching files (relative when both are). */
-export function expandGlob(pattern: string, base: string): string[] {
+/**
+ * Expands `pattern`, relative to `base`, to the matching files (relative when both are); `keep` picks which matches
+ * count (another kind of entry than a file: a path unit's PathExistsGlob=).
+ */
+export function expandGlob(pattern: string, base: string, keep: (p: string) => boolean = isFile): string[] {
   if (!wild.test(pattern)) return [path.join(base, pattern)];
   const full = path.resolve(base, pattern);
   let found = ['/'];
@@ -65,7 +69,7 @@ export function expandGlob(pattern: string, base: string): string[] {
   }
   const relative = !path.isAbsolute(base) && !path.isAbsolute(pattern);
   return [...new Set(found)]
-    .filter(isFile)
+    .filter(keep)
     .sort()
     .map((f) => (relative ? path.relative(process.cwd(), f) : f));
 }

@@ -2,6 +2,11 @@
 // it into specs/schema.json and docs/spec.md, and units/ reads the key lists. Data only: what each kind of value
 // means lives in specs/kinds.ts.
 
+import { mountKeys } from './keys/mount.js';
+import { pathKeys } from './keys/path.js';
+import { socketKeys } from './keys/socket.js';
+import { timerKeys } from './keys/timer.js';
+
 /** How a key's TOML value is written and what it normalises to (specs/kinds.ts implements each). */
 export type KeyKind =
   | 'string' // → string
@@ -22,7 +27,12 @@ export type KeyKind =
   | 'signal' // → 'SIGTERM'
   | 'environment' // → Record<string, string>
   | 'environmentFiles' // → { path, optional }[]
-  | 'output'; // → OutputTarget
+  | 'output' // → OutputTarget
+  | 'paths' // absolute paths (or globs of them) → string[]
+  | 'mode' // octal file mode, "0755" → number
+  | 'listens' // listen addresses (specs/listen.ts) → string[]
+  | 'durations' // time spans → ms[]
+  | 'calendar'; // calendar events (specs/calendar.ts) → their normalised form, string[]
 
 export interface KeyDef {
   key: string;
@@ -35,6 +45,11 @@ export interface KeyDef {
   values?: readonly string[];
   /** When the default depends on other settings: how, in words (docs/spec.md shows it; the loader implements it). */
   derived?: string;
+  /**
+   * The key (kind `unit`) names the unit this one starts (systemd's Triggers=: a socket's Service=, a timer's Unit=):
+   * the unit is ordered before it, and the synthesised default.target does not want it (its trigger starts it).
+   */
+  triggers?: true;
 }
 
 /** SuccessAction= / FailureAction= values (systemd's emergency actions that make sense here). */
@@ -342,6 +357,12 @@ export const serviceKeys: KeyDef[] = [
     derived: '`main` when Type=notify or WatchdogSec > 0, else `none`',
     doc: "Whose sd_notify messages are accepted: nobody, the main process, any Exec command's process, or every process of the unit. Default `main` when Type=notify or WatchdogSec > 0, else `none`.",
   },
+  {
+    key: 'NotifyFd',
+    kind: 'count',
+    default: 0,
+    doc: "Not in systemd: s6's notification-fd, so s6 services run unchanged. With Type=notify, the main process gets this fd (3 or more, above the LISTEN_FDS sockets) open for writing; a newline written to it counts as READY=1 (docs/readiness.md). Default 0: off.",
+  },
 ];
 
 export const managerKeys: KeyDef[] = [
@@ -396,4 +417,8 @@ export const managerKeys: KeyDef[] = [
 export const unitKeys: Record<string, KeyDef[]> = {
   service: [...commonKeys, ...serviceKeys],
   target: [...commonKeys],
+  socket: [...commonKeys, ...socketKeys],
+  path: [...commonKeys, ...pathKeys],
+  mount: [...commonKeys, ...mountKeys],
+  timer: [...commonKeys, ...timerKeys],
 };

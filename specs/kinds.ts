@@ -2,10 +2,13 @@
 // it), and how a normalised default is spelled in TOML for docs and the schema.
 import { constants } from 'node:os';
 import path from 'node:path';
+import { CalendarError, format as formatCalendar, parse as parseCalendar } from './calendar.js';
 import { CommandError, expectCommands, splitCommand, toCommands } from './command.js';
 import { DurationError, durationPattern, formatDuration, parseDuration } from './duration.js';
 import type { KeyDef, KeyKind } from './keys.js';
+import { expectListen, ListenError, parseListen } from './listen.js';
 import { suggest } from './suggest.js';
+import { localZone } from './zone.js';
 import type { Condition, ExitStatusSet, OutputTarget } from './types.js';
 
 /** Reports one problem with a value. Returns undefined so a normaliser can `return bad(...)`. */
@@ -366,6 +369,35 @@ export const kinds: Record<KeyKind, Kind> = {
     normalise: (raw, def, check) => duration(raw, check),
     toml: (v) => formatDuration(v as number),
   },
+  durations: {
+    label: () => 'time spans',
+    expect: () => `${timeSpan}, or an array of those`,
+    schema: () => ({ anyOf: [...durationSchema.anyOf, { type: 'array', items: durationSchema }] }),
+    normalise: (raw, def, check) => {
+      const spans = (Array.isArray(raw) ? raw : [raw]).map((x) => duration(x, check));
+      return spans.every((ms) => ms !== undefined) ? spans : undefined;
+    },
+    toml: (v) => (v as number[]).map(formatDuration),
+  },
+  calendar: {
+    label: () => 'calendar events',
+    expect: () => 'a calendar expression such as "daily" or "Mon..Fri *-*-* 02:00", or an array of those',
+    schema: () => stringOrStrings,
+    normalise: (raw, def, check) =>
+      every(
+        listOf(raw, check),
+        (x, bad) => {
+          try {
+            return formatCalendar(parseCalendar(x, localZone()));
+          } catch (e) {
+            if (!(e instanceof CalendarError)) throw e;
+            return bad(e.message, 'see systemd.time(7); `sysmaster calendar EXPR` checks one');
+          }
+        },
+        check.bad,
+      ),
+    toml: asIs,
+  },
   timeout: {
     label: () => 'time span, 0 = infinity',
     expect: () => timeSpan,
@@ -375,6 +407,37 @@ export const kinds: Record<KeyKind, Kind> = {
       return ms === 0 ? Infinity : ms;
     },
     toml: (v) => formatDuration(v as number),
+  },
+  mode: {
+    label: () => 'octal mode',
+    expect: () => 'an octal file mode as a string, such as "0755"',
+    schema: () => ({ type: 'string', pattern: '^[0-7]{1,4}$' }),
+    normalise: (raw, def, check) => {
+      // A TOML number cannot say it was written in octal (0o755 and 493 are the same value).
+      if (typeof raw === 'number') return check.bad(`expected an octal mode as a string, got ${raw}`, `write "${raw.toString(8).padStart(4, '0')}" for the mode ${raw}, or the octal digits you meant as a string`);
+      return typeof raw === 'string' && /^[0-7]{1,4}$/.test(raw) ? parseInt(raw, 8) : check.wrong(raw);
+    },
+    toml: (v) => (v as number).toString(8).padStart(4, '0'),
+  },
+  listens: {
+    label: () => 'listen addresses',
+    expect: () => `${expectListen}, or an array of those`,
+    schema: () => stringOrStrings,
+    normalise: (raw, def, check) =>
+      every(
+        listOf(raw, check),
+        (x, bad) => {
+          try {
+            parseListen(x);
+            return x.trim();
+          } catch (e) {
+            if (!(e instanceof ListenError)) throw e;
+            return bad(e.message);
+          }
+        },
+        check.bad,
+      ),
+    toml: asIs,
   },
   count: {
     label: () => 'integer ≥ 0',
@@ -458,6 +521,13 @@ export const kinds: Record<KeyKind, Kind> = {
         check.bad,
       ),
     toml: (v) => (v as { path: string; optional: boolean }[]).map((f) => `${f.optional ? '-' : ''}${f.path}`),
+  },
+  paths: {
+    label: () => 'absolute paths',
+    expect: () => 'an absolute path or an array of absolute paths',
+    schema: () => stringOrStrings,
+    normalise: (raw, def, check) => every(listOf(raw, check), absolute, check.bad),
+    toml: asIs,
   },
   output: {
     label: () => 'output target',

@@ -16,8 +16,13 @@ import { type Check, describe, isTable, kinds } from './kinds.js';
 import { Lines, scanLines } from './lines.js';
 import { ajvOptions, buildSchema } from './schema.js';
 import precompiled from './schema-check.js';
+import { mountRules } from './rules/mount.js';
+import { pathRules } from './rules/path.js';
+import { socketRules } from './rules/socket.js';
+import { timerRules } from './rules/timer.js';
 import { suggest } from './suggest.js';
 import type { Command, ManagerConfig, OutputTarget, ServiceConfig, SystemSpec, UnitSpec, Where } from './types.js';
+import { unescapePath } from './unitname.js';
 
 export interface LoadOptions {
   /** Check that every Exec program without the `-` prefix exists and is executable. Default true. */
@@ -329,7 +334,16 @@ const derivations: Record<string, (config: Record<string, unknown>, manager: Man
     FailureAction: (c, m) => m.DefaultFailureAction,
     NotifyAccess: (c) => (c.Type === 'notify' || (c.WatchdogSec as number) > 0 ? 'main' : 'none'),
     StandardError: (c) => clone(c.StandardOutput),
+    // The trigger keys (KeyDef.triggers): the service of the same name, an Accept=yes socket's template.
+    Service: (c, m, name) => `${baseOf(name)}${c.Accept ? '@' : ''}.service`,
+    Unit: (c, m, name) => `${baseOf(name)}.service`,
+    FileDescriptorName: (c, m, name) => baseOf(name),
+    TriggerLimitBurst: (c) => (c.Accept ? 200 : 20),
+    Where: (c, m, name) => unescapePath(baseOf(name)),
+    TimeoutSec: (c, m) => m.DefaultTimeoutStartSec,
   };
+
+const baseOf = (name: string) => name.slice(0, name.lastIndexOf('.'));
 
 /** Keys whose value may be derived; exported for the test that keeps it in step with keys.ts. */
 export const derivedKeys: readonly string[] = Object.keys(derivations);
@@ -337,14 +351,29 @@ export const derivedKeys: readonly string[] = Object.keys(derivations);
 function derive(unit: UnitSpec, defs: readonly KeyDef[], manager: ManagerConfig): void {
   const config = unit.config as unknown as Record<string, unknown>;
   for (const def of defs) {
-    const d = derivations[def.key];
-    if (d && !(def.key in unit.keys)) config[def.key] = d(config, manager, unit.name);
+    // Only where keys.ts documents it: two types may share a key name with a derived default in one only.
+    const d = def.derived && derivations[def.key];
+    if (d && def.derived && !(def.key in unit.keys)) config[def.key] = d(config, manager, unit.name);
+  }
+  // Ordered before what it triggers, as systemd orders a socket before its service and a timer before its unit.
+  for (const def of defs) {
+    const named = def.triggers && config[def.key];
+    const before = config.Before as string[];
+    if (typeof named === 'string' && !before.includes(named)) config.Before = [...before, named];
   }
   // As in systemd, StandardError=inherit means "wherever stdout goes", also when written out.
   if ((config.StandardError as OutputTarget | undefined)?.kind === 'inherit' && config.StandardOutput) {
     config.StandardError = clone(config.StandardOutput);
   }
 }
+
+/** What a unit type requires beyond each key's own check (specs/rules/), by type. */
+const typeRules: Record<string, (unit: UnitSpec, failed: ReadonlySet<string>) => SpecProblem[]> = {
+  path: pathRules,
+  socket: socketRules,
+  mount: mountRules,
+  timer: timerRules,
+};
 
 /** systemd's service_verify(), with its messages; a rule is skipped when a key it reads was itself wrong. */
 function serviceRules(unit: UnitSpec, failed: ReadonlySet<string>, problems: Problems): void {
@@ -398,6 +427,11 @@ function serviceRules(unit: UnitSpec, failed: ReadonlySet<string>, problems: Pro
       ['Type', 'WatchdogSec', 'NotifyAccess'],
     );
   }
+  if (c.NotifyFd > 0 && c.NotifyFd < 3) {
+    add('NotifyFd', `NotifyFd=${c.NotifyFd} would replace the service's ${c.NotifyFd === 1 ? 'stdout' : 'stderr'}`, 'use 3 or more (s6 services usually say which), or 0 for none', ['NotifyFd']);
+  } else if (c.NotifyFd > 0 && c.Type !== 'notify') {
+    add('NotifyFd', `NotifyFd= is a readiness protocol, which only Type=notify waits for (Type=${c.Type})`, 'set Type = "notify", or leave NotifyFd out', ['Type', 'NotifyFd']);
+  }
 }
 
 /** Every Exec program without the `-` prefix must exist and be executable. */
@@ -432,10 +466,13 @@ function programs(
 function references(units: Record<string, UnitSpec>, unitKeys: Record<string, KeyDef[]>, problems: Problems): void {
   const names = Object.keys(units);
   for (const unit of Object.values(units)) {
+    const config = unit.config as unknown as Record<string, string | string[]>;
+    // The Before= the loader derives from a trigger key is reported at that key, once.
+    const triggered = new Set(unitKeys[unit.type].filter((d) => d.triggers).map((d) => config[d.key]));
     for (const def of unitKeys[unit.type]) {
-      if (def.kind !== 'units') continue;
-      for (const name of (unit.config as unknown as Record<string, string[]>)[def.key]) {
-        if (units[name]) continue;
+      if (def.kind !== 'units' && !def.triggers) continue;
+      for (const name of [config[def.key]].flat()) {
+        if (units[name] || (def.key === 'Before' && triggered.has(name))) continue;
         const close = suggest(name, names);
         problems.add({
           where: unit.keys[def.key] ?? unit.where,
@@ -489,13 +526,17 @@ function cycles(units: Record<string, UnitSpec>, problems: Problems): void {
   report(requirement, 'requirement', 'each requires the next', 'make one of these a Wants=');
 }
 
-/** default.target, wanting every unit except those only named by OnFailure=/OnSuccess=. */
+/**
+ * default.target, wanting every unit except templates (`name@.service`) and those only named by OnFailure=,
+ * OnSuccess= or a trigger (a socket's Service=, a timer's Unit=: the trigger starts them).
+ */
 function defaultTarget(units: Record<string, UnitSpec>, unitKeys: Record<string, KeyDef[]>, where: Where): UnitSpec {
   const handlers = new Set<string>();
   const pulled = new Set<string>();
   for (const u of Object.values(units)) {
     const c = u.config;
     for (const n of [...c.OnFailure, ...c.OnSuccess]) handlers.add(n);
+    for (const def of unitKeys[u.type]) if (def.triggers) handlers.add((c as unknown as Record<string, string>)[def.key]);
     for (const n of [...c.Requires, ...c.Wants, ...c.BindsTo]) pulled.add(n);
     if (c.WantedBy.length > 0 || c.RequiredBy.length > 0) pulled.add(u.name);
   }
@@ -504,10 +545,13 @@ function defaultTarget(units: Record<string, UnitSpec>, unitKeys: Record<string,
   ) as unknown as UnitSpec['config'];
   config.Description = 'Default target (synthesised: wants every unit)';
   config.Wants = Object.keys(units)
-    .filter((n) => !handlers.has(n) || pulled.has(n))
+    .filter((n) => (!handlers.has(n) || pulled.has(n)) && !isTemplate(n))
     .sort();
   return { name: 'default.target', type: 'target', config, where, keys: {} };
 }
+
+/** `name@.service`: only its instances run. */
+export const isTemplate = (name: string) => /@\.[^.]+$/.test(name);
 
 /**
  * Units normalised by earlier loads, by their table and where it stands, for as long as the unit keys, the manager
@@ -671,6 +715,7 @@ function assemble(
     };
     derive(unit, defs, manager);
     if (r.type === 'service') serviceRules(unit, failed, problems);
+    for (const p of typeRules[r.type]?.(unit, failed) ?? []) problems.add(p);
     units[r.name] = unit;
     if (problems.list.length === before) reuse.set(id, unit);
   }

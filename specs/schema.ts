@@ -48,13 +48,14 @@ export function buildSchema(unitKeys: Record<string, KeyDef[]> = defaultUnitKeys
             type: 'object',
             description: `[${t}.NAME] defines the unit NAME.${t}.`,
             propertyNames: { pattern: unitBasePattern },
-            additionalProperties: { $ref: `#/definitions/${t}` },
+            additionalProperties: { $ref: `#/definitions/${t}Unit` },
           },
         ]),
       ),
     },
     definitions: {
-      ...Object.fromEntries(types.map((t) => [t, table(unitKeys[t], types, `A ${t} unit.`)])),
+      // `Unit`: a type may share its name with a kind (path).
+      ...Object.fromEntries(types.map((t) => [`${t}Unit`, table(unitKeys[t], types, `A ${t} unit.`)])),
       ...Object.fromEntries(defs.filter(shared).map((d) => [d.kind, kinds[d.kind].schema(d, types)])),
     },
   };

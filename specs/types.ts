@@ -98,9 +98,73 @@ export interface ServiceConfig extends UnitCommon {
   StandardError: OutputTarget;
   WatchdogSec: Duration; // 0 = off
   NotifyAccess: NotifyAccess;
+  NotifyFd: number; // 0 = off
 }
 
 export type TargetConfig = UnitCommon;
+
+export interface SocketConfig extends UnitCommon {
+  ListenStream: string[];
+  ListenDatagram: string[];
+  ListenSequentialPacket: string[];
+  ListenFIFO: string[];
+  Accept: boolean;
+  Service: string;
+  SocketMode: number;
+  DirectoryMode: number;
+  SocketUser: string | null;
+  SocketGroup: string | null;
+  Backlog: number;
+  MaxConnections: number;
+  FileDescriptorName: string;
+  RemoveOnStop: boolean;
+  ReusePort: boolean;
+  TriggerLimitIntervalSec: Duration;
+  TriggerLimitBurst: number;
+}
+
+export interface TimerConfig extends UnitCommon {
+  OnActiveSec: Duration[];
+  OnBootSec: Duration[];
+  OnStartupSec: Duration[];
+  OnUnitActiveSec: Duration[];
+  OnUnitInactiveSec: Duration[];
+  /** In systemd's normalised form (specs/calendar.ts format()). */
+  OnCalendar: string[];
+  Persistent: boolean;
+  RandomizedDelaySec: Duration;
+  FixedRandomDelay: boolean;
+  AccuracySec: Duration;
+  WakeSystem: boolean;
+  RemainAfterElapse: boolean;
+  Unit: string;
+}
+
+export interface PathConfig extends UnitCommon {
+  PathExists: string[];
+  PathExistsGlob: string[];
+  PathChanged: string[];
+  PathModified: string[];
+  DirectoryNotEmpty: string[];
+  Unit: string;
+  MakeDirectory: boolean;
+  DirectoryMode: number;
+  TriggerLimitIntervalSec: Duration;
+  TriggerLimitBurst: number;
+}
+
+export interface MountConfig extends UnitCommon {
+  What: string;
+  Where: string;
+  Type: string;
+  Options: string;
+  SloppyOptions: boolean;
+  ReadWriteOnly: boolean;
+  LazyUnmount: boolean;
+  ForceUnmount: boolean;
+  DirectoryMode: number;
+  TimeoutSec: Duration;
+}
 
 export type UnitConfig = ServiceConfig | TargetConfig;
 
@@ -116,6 +180,8 @@ export interface UnitSpec<C extends UnitCommon = UnitCommon> {
   keys: Record<string, Where>;
   /** Made by the core, not by a spec (a mount found in mountinfo, an Accept=yes instance): plan() leaves it alone. */
   transient?: boolean;
+  /** Transient and found in the system, not run by sysmaster (a mount made by someone else): not shown by `up`. */
+  found?: boolean;
 }
 
 export interface ManagerConfig {

@@ -1,10 +1,15 @@
 import { commonKeys } from '../specs/keys.js';
+import { mangleUnitName } from '../specs/names.js';
+import { mount } from './mount.js';
+import { path } from './path.js';
 import { service } from './service.js';
+import { socket } from './socket.js';
 import { target } from './target.js';
+import { timer } from './timer.js';
 import type { UnitType } from './types.js';
 
 /** The unit-type registry: one row per type. Adding a type adds a module and a row here, nothing else. */
-export const unitTypes: Record<string, UnitType> = { service, target };
+export const unitTypes: Record<string, UnitType> = { service, target, socket, timer, path, mount };
 
 /** Keys of the [Unit] part every type shares; they only shape the dependency graph, so they apply live. */
 export const commonKeyNames: readonly string[] = commonKeys.map((k) => k.key);
@@ -16,8 +21,5 @@ export function typeOfUnit(name: string): UnitType {
   return t;
 }
 
-/** `web` → `web.service`, as systemctl completes a name without a suffix. */
-export function completeUnitName(name: string): string {
-  const dot = name.lastIndexOf('.');
-  return dot > 0 && unitTypes[name.slice(dot + 1)] ? name : `${name}.service`;
-}
+/** `web` → `web.service`, `/srv/data` → `srv-data.mount`: systemctl's unit_name_mangle() (specs/names.ts). */
+export const completeUnitName = (name: string): string => mangleUnitName(name);

@@ -11,6 +11,8 @@ export interface UnitRuntime {
   nameOf(self: AnyActorRef): string;
   /** The definition in force of a unit, or undefined when there is none. */
   config(name: string): UnitCommon | undefined;
+  /** The whole definition in force (to make an instance of a template), or undefined. */
+  spec(name: string): UnitSpec | undefined;
   /** A unit's public state, or undefined when there is none. */
   state(name: string): { active: ActiveState; sub: string; since: number } | undefined;
   /** A unit's machine context (its snapshot's), or undefined. */
@@ -45,6 +47,11 @@ export interface UnitRuntime {
   passFds(provider: (service: string) => { fd: number; name: string }[]): void;
   note(message: string): void;
   now(): number;
+  /**
+   * The machine's boot and this manager's start (its sysmaster-init's: a core that replaced a dead one does not start
+   * it again), in ms since the epoch by the wall clock now: what OnBootSec= and OnStartupSec= count from.
+   */
+  clocks(): { boot: number; startup: number };
   /** The manager's environment. */
   readonly env: NodeJS.ProcessEnv;
   /** This instance's state directory. */
@@ -64,4 +71,9 @@ export interface TypeEffects {
   adopt?(name: string, context: Record<string, unknown>): void;
   /** The unit is gone or starts over from a new definition: release what actions or adopt made for it. */
   release?(name: string): void;
+  /**
+   * The core is up, after any takeover's adopt() calls: follow what the type tracks beyond its units' actions (the
+   * mount table, whose mounts become units).
+   */
+  start?(): void;
 }

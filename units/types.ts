@@ -1,6 +1,6 @@
 import type { AnyStateMachine, Snapshot } from 'xstate';
 import type { ActiveState } from '../machines/types.js';
-import type { UnitCommon } from '../specs/types.js';
+import type { UnitCommon, UnitSpec } from '../specs/types.js';
 import type { KeyDef } from '../specs/keys.js';
 import type { TypeEffects, UnitRuntime } from './runtime.js';
 
@@ -27,4 +27,6 @@ export interface UnitType {
   liveKeys: string[];
   /** The effects its machine's actions name, made with the core's runtime; absent: the service effects (reconciler/effects.ts). */
   effects?(runtime: UnitRuntime): TypeEffects;
+  /** Whether the manager's exit leaves the unit as it is (a mount it found, made by someone else); absent: never. */
+  keepOnExit?(spec: UnitSpec): boolean;
 }

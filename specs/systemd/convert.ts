@@ -6,9 +6,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { splitCommand } from '../command.js';
 import { SpecError } from '../errors.js';
-import { commonKeys, type KeyDef, serviceKeys, unitKeys } from '../keys.js';
+import { commonKeys, type KeyDef, unitKeys } from '../keys.js';
 import { parseSpec } from '../loader.js';
-import { expandSpecifiers, SpecifierError } from './specifiers.js';
+import { suggest } from '../suggest.js';
+import { directives } from './directives.js';
+import { describe, type Found, instantiate, isUnitName, Lookup, searchPath, templateOf, typeOf } from './lookup.js';
+import { expandSpecifiers, fromMachine, type Host, SpecifierError, thisHost } from './specifiers.js';
 import { type Assignment, readUnit } from './unitfile.js';
 
 /** unsupported / ignored / differs make `--strict` fail; a note does not (nothing of the units was lost). */
@@ -31,23 +34,28 @@ export interface Conversion {
 
 export const formatReport = (r: Report): string => `${r.file}:${r.line}: ${r.unit}: ${r.kind}: ${r.message}`;
 
-const TYPES = ['service', 'target'];
-const sections: Record<string, string[]> = { service: ['Unit', 'Service', 'Install'], target: ['Unit', 'Install'] };
 const installKeys = ['WantedBy', 'RequiredBy'];
 /** [Unit] keys of systemd that are [Service] keys here. */
 const movedToService = ['StartLimitIntervalSec', 'StartLimitBurst'];
-/** The keys each section may set (a service's own keys come from its table, the rest from commonKeys). */
-const placed: Record<string, Set<string>> = {
-  Install: new Set(installKeys),
-  Unit: new Set([...commonKeys.map((d) => d.key).filter((k) => !installKeys.includes(k)), ...movedToService]),
-  Service: new Set(serviceKeys.map((d) => d.key)),
-};
+const common = new Set(commonKeys.map((d) => d.key));
+/** A type's own section: [Service] for .service; a target has none. */
+const ownSection = (type: string): string | undefined =>
+  type === 'target' ? undefined : type[0].toUpperCase() + type.slice(1);
+
+/** The spec keys each section of a unit of `type` may set. */
+function placed(type: string): Record<string, Set<string>> {
+  const own = ownSection(type);
+  return {
+    Install: new Set(installKeys),
+    Unit: new Set([...[...common].filter((k) => !installKeys.includes(k)), ...movedToService]),
+    ...(own ? { [own]: new Set(unitKeys[type].map((d) => d.key).filter((k) => !common.has(k))) } : {}),
+  };
+}
 /** Directives that are dropped on purpose, and why. */
 const ignoredKeys: Record<string, string> = {
   Documentation: 'documentation only; sysmaster shows none',
   DefaultDependencies:
     "sysmaster adds no implicit dependencies (systemd's on sysinit.target, basic.target, shutdown.target): write them out",
-  Alias: 'aliases are not supported: refer to the unit by its own name',
   Also: 'there is no enable step: convert the other units too',
   DefaultInstance: 'there is no enable step: name the instance (foo@bar.service) to convert it',
 };
@@ -65,57 +73,55 @@ interface Unit {
   type: string;
   file: string;
   keys: Map<string, Item[]>; // scalar keys hold one item
+  /** [Install] Alias= names. */
+  aliases: Item[];
 }
 
-/** Finds the units PATHs name: files, directories (their *.service and *.target), instances of templates. */
-function collect(paths: string[], reports: Report[]): { name: string; file: string }[] {
+/**
+ * Finds the units PATHs name, each by its real name with the file that defines it: every unit file in a directory,
+ * each file named, an instance (foo@bar.service) of a template found in the search path.
+ */
+function collect(paths: string[], lookup: Lookup, reports: Report[]): { name: string; file: string }[] {
   const found = new Map<string, string>();
   const note = (name: string, file: string, kind: ReportKind, message: string): void => {
     reports.push({ unit: name, file, line: 1, kind, message });
   };
-  const consider = (file: string, name: string, explicit: boolean): void => {
-    const type = name.slice(name.lastIndexOf('.') + 1);
-    if (!TYPES.includes(type)) {
-      if (explicit) note(name, file, 'unsupported', `.${type} units are not supported yet`);
-      return;
+  const add = (asked: string, where: string, explicit: boolean): void => {
+    if (!isUnitName(asked))
+      throw new Error(`${where}: not a unit file: its name must be NAME.TYPE (TYPE one of service, socket, ...)`);
+    const type = typeOf(asked);
+    if (!unitKeys[type]) return note(asked, where, 'unsupported', `.${type} units are not supported yet`);
+    if (asked.includes('@') && !templateOf(asked))
+      return note(asked, where, 'note', 'a template: skipped; name an instance (foo@bar.service) to convert it');
+    let f: Found | undefined;
+    const e = explicit ? describe(where, asked) : undefined;
+    // A file named is converted as it is, even where a higher level overrides it; an alias is followed.
+    if (e && !e.alias) f = { name: asked, file: where, masked: e.masked, via: [] };
+    else f = lookup.find(e?.alias ?? asked, e?.alias ? [asked] : []);
+    if (!f && !explicit) return note(asked, where, 'ignored', 'a link to nothing: systemd ignores it too');
+    if (!f) {
+      throw new Error(
+        `${where}: no such unit file, nor a template of it, in the search path: ` +
+          'give a unit file, a directory, or an instance (foo@bar.service) of a template that exists',
+      );
     }
-    if (/@\./.test(name)) {
-      note(name, file, 'note', 'a template: skipped; name an instance (foo@bar.service) to convert it');
-      return;
+    if (f.masked) return note(asked, f.file, 'note', 'masked (a link to /dev/null, or empty): skipped');
+    if (f.via.length) note(asked, where, 'note', `an alias of ${f.name}: converted as ${f.name}`);
+    const systemds = lookup.find(f.name)?.file;
+    if (fs.existsSync(where) && systemds && systemds !== where && !f.via.length) {
+      const which = explicit ? 'converted as named' : 'that one is converted';
+      note(f.name, where, 'note', `overridden by ${systemds}, which systemd reads: ${which}`);
     }
-    let real = file;
-    try {
-      real = fs.realpathSync(file);
-    } catch {
-      /* a dangling link: reported below when reading */
-    }
-    if (real === '/dev/null') return note(name, file, 'note', 'masked (a link to /dev/null): skipped');
-    const target = path.basename(real);
-    if (target !== name && !(name.includes('@') && target === name.replace(/@[^.]*\./, '@.'))) {
-      note(name, file, 'unsupported', `an alias of ${target}: aliases are not supported, convert ${target}`);
-      return;
-    }
-    const earlier = found.get(name);
-    if (earlier) note(name, earlier, 'note', `also in ${file}, which is used: a later PATH wins`);
-    found.set(name, file);
+    if (!found.has(f.name)) found.set(f.name, f.file);
   };
   for (const p of paths) {
     const stat = fs.statSync(p, { throwIfNoEntry: false });
     if (stat?.isDirectory()) {
       for (const e of fs.readdirSync(p).sort()) {
         const f = path.join(p, e);
-        if (/\.(service|target)$/.test(e) && !fs.statSync(f, { throwIfNoEntry: false })?.isDirectory())
-          consider(f, e, false);
+        if (isUnitName(e) && !fs.statSync(f, { throwIfNoEntry: false })?.isDirectory()) add(e, f, false);
       }
-    } else if (stat) {
-      consider(p, path.basename(p), true);
-    } else {
-      // foo@bar.service: the template foo@.service next to where it would be.
-      const name = path.basename(p);
-      const template = path.join(path.dirname(p), name.replace(/@[^.]+\./, '@.'));
-      if (template !== p && fs.existsSync(template)) consider(template, name, true);
-      else throw new Error(`${p}: no such file`);
-    }
+    } else add(path.basename(p), p, true);
   }
   return [...found].map(([name, file]) => ({ name, file }));
 }
@@ -201,7 +207,7 @@ function convertValue(def: KeyDef, value: string, report: (kind: ReportKind, mes
       }
       return [value];
     case 'path':
-      if (!value.startsWith('/')) {
+      if (def.key === 'PIDFile' && !value.startsWith('/')) {
         report('differs', `a relative PIDFile= is relative to /run: written as /run/${value}`);
         return [`/run/${value}`];
       }
@@ -217,46 +223,66 @@ function convertValue(def: KeyDef, value: string, report: (kind: ReportKind, mes
   }
 }
 
-const isList = (def: KeyDef): boolean =>
-  ['units', 'exitStatus', 'environmentFiles', 'pathConditions', 'envConditions', 'commands', 'environment'].includes(
-    def.kind,
-  );
+/** Keys whose repeated assignments accumulate, as systemd's list directives do. */
+const isList = (def: KeyDef): boolean => Array.isArray(def.default) || ['exitStatus', 'environment'].includes(def.kind);
+
+/** What becomes of a directive: the spec keys it sets, or why it is left out (and how that is reported). */
+export type Fate = { def: KeyDef; keys: string[] } | { skip: ReportKind; why: string };
+
+/** The fate of directive `key` in `[section]` of a unit of `type`, whatever its value. */
+export function classify(type: string, section: string, key: string): Fate {
+  const sections = placed(type);
+  if (!(section in sections))
+    return { skip: 'ignored', why: `section [${section}] does not belong in a .${type} unit: systemd ignores it too` };
+  if (key.startsWith('X-')) return { skip: 'ignored', why: 'an X- key is for other programs: systemd ignores it too' };
+  if (key in ignoredKeys)
+    return { skip: section === 'Install' || key === 'Documentation' ? 'ignored' : 'differs', why: ignoredKeys[key] };
+  if (key === 'Alias' && section === 'Install') return { def: aliasDef, keys: [] };
+  const name = renamed[key] ?? key;
+  const defs = new Map(unitKeys[type].map((d) => [d.key, d]));
+  // systemd's TimeoutSec= of a service sets both timeouts; other types have a TimeoutSec= of their own
+  const both = name === 'TimeoutSec' && !defs.has(name) && defs.has('TimeoutStartSec');
+  const def = defs.get(both ? 'TimeoutStartSec' : name);
+  if (def && sections[section].has(def.key)) return { def, keys: both ? ['TimeoutStartSec', 'TimeoutStopSec'] : [name] };
+  if (directives[section]?.includes(name))
+    return { skip: section === 'Install' ? 'ignored' : 'unsupported', why: `not supported in [${section}]` };
+  const near = suggest(name, directives[section] ?? []);
+  return {
+    skip: 'ignored',
+    why:
+      `unknown directive: systemd has no ${name}= in [${section}] and ignores it too` +
+      (near ? ` (did you mean ${near}=?)` : ''),
+  };
+}
 
 /** Maps one unit's assignments to spec keys. */
-function mapUnit(name: string, file: string, assignments: Assignment[], reports: Report[]): Unit {
-  const type = name.slice(name.lastIndexOf('.') + 1);
-  const defs = new Map(unitKeys[type].map((d) => [d.key, d]));
-  const unit: Unit = { name, type, file, keys: new Map() };
+function mapUnit(name: string, file: string, assignments: Assignment[], reports: Report[], host: Host): Unit {
+  const type = typeOf(name);
+  const unit: Unit = { name, type, file, keys: new Map(), aliases: [] };
   for (const a of assignments) {
     const report = (kind: ReportKind, message: string): void => {
       reports.push({ unit: name, file: a.file, line: a.line, kind, message: `${a.key}=: ${message}` });
     };
-    if (!sections[type].includes(a.section)) {
-      report('unsupported', `section [${a.section}] is not supported in .${type} units`);
-      continue;
-    }
     // DefaultDependencies=no asks for what sysmaster does anyway: converted exactly, nothing to report.
     if (a.key === 'DefaultDependencies' && bools[a.value.toLowerCase()] === false) continue;
-    if (a.key in ignoredKeys) {
-      report(a.section === 'Install' || a.key === 'Documentation' ? 'ignored' : 'differs', ignoredKeys[a.key]);
+    const c = classify(type, a.section, a.key);
+    if ('skip' in c) {
+      report(c.skip, c.why);
       continue;
     }
-    const key = renamed[a.key] ?? a.key;
-    const def = defs.get(key === 'TimeoutSec' ? 'TimeoutStartSec' : key);
-    if (!def || !placed[a.section].has(def.key)) {
-      report(a.section === 'Install' ? 'ignored' : 'unsupported', `not supported in [${a.section}]`);
-      continue;
-    }
+    const { def, keys: targets } = c;
     let value: string;
+    const used = new Set<string>();
     try {
-      value = expandSpecifiers(a.value, name);
+      value = expandSpecifiers(a.value, { name, fragment: file }, host, (c) => used.add(c));
     } catch (e) {
       if (!(e instanceof SpecifierError)) throw e;
       report('unsupported', e.message);
       continue;
     }
-    const targets = key === 'TimeoutSec' ? ['TimeoutStartSec', 'TimeoutStopSec'] : [key];
+    specifierReports(used, name, report);
     if (value === '') {
+      if (a.key === 'Alias') unit.aliases = [];
       for (const k of targets) unit.keys.delete(k); // systemd's empty assignment: back to the default / empty list
       continue;
     }
@@ -268,12 +294,39 @@ function mapUnit(name: string, file: string, assignments: Assignment[], reports:
       report('unsupported', e.message);
       continue;
     }
+    if (a.key === 'Alias') {
+      for (const v of items as string[]) {
+        if (typeOf(v) !== type) report('unsupported', `${v} is not a .${type} name: systemd refuses such an alias too`);
+        else {
+          unit.aliases.push({ v, at: a });
+          const why = `dependencies naming it are written as ${name}, and sctl knows only ${name}`;
+          report('differs', `${v} is not a name of the unit here: ${why}`);
+        }
+      }
+      continue;
+    }
     for (const k of targets) {
       const list = isList(def) ? (unit.keys.get(k) ?? []) : [];
       unit.keys.set(k, [...list, ...items.map((v) => ({ v, at: a }))]);
     }
   }
   return unit;
+}
+
+/** Alias= reads like a dependency list; it is not a spec key. */
+const aliasDef: KeyDef = { key: 'Alias', kind: 'units', default: [], doc: '' };
+
+/** What a value's specifiers took from this machine, or expand to something sysmaster does not provide. */
+function specifierReports(used: Set<string>, name: string, report: (kind: ReportKind, message: string) => void): void {
+  const machine = [...used].filter((c) => fromMachine.has(c) && c !== 'b');
+  if (machine.length)
+    report(
+      'note',
+      `${machine.map((c) => `%${c}`).join(' ')} expanded with this machine's value: convert on the machine the spec is for`,
+    );
+  if (used.has('b')) report('differs', "%b is this boot's ID, written as it is now: systemd reads it at each boot");
+  if (used.has('d'))
+    report('differs', `%d is /run/credentials/${name}, but sysmaster passes no credentials: that directory will not exist`);
 }
 
 const str = (s: string): string => JSON.stringify(s).replace(/\x7f/g, '\\u007f');
@@ -291,76 +344,111 @@ function tomlValue(def: KeyDef, items: Item[]): string {
   return typeof v === 'string' ? str(v) : String(v);
 }
 
-function toToml(units: Unit[], extraTargets: string[]): string {
+/** The spec text, and which unit each of its lines belongs to (by line number), to place the loader's problems. */
+function toToml(
+  units: Unit[],
+  extraTargets: string[],
+  defaultTarget: string | undefined,
+): { toml: string; owner: (string | undefined)[] } {
   const out = ['# Converted from systemd units by `sysmaster convert`.', ''];
+  if (defaultTarget) out.push('[manager]', `DefaultTarget = ${str(defaultTarget)}`, '');
+  const owner: (string | undefined)[] = out.map(() => undefined);
+  owner.push(undefined);
   for (const u of units) {
     const defs = new Map(unitKeys[u.type].map((d) => [d.key, d]));
     out.push(`# ${u.file}`, `[${u.type}.${bare(u.name.slice(0, u.name.lastIndexOf('.')))}]`);
     for (const [key, items] of u.keys) if (items.length) out.push(`${key} = ${tomlValue(defs.get(key)!, items)}`);
     out.push('');
+    while (owner.length <= out.length) owner.push(u.name);
   }
   for (const t of extraTargets) out.push(`[target.${bare(t.slice(0, -'.target'.length))}]`, '');
-  return out.join('\n');
+  return { toml: out.join('\n'), owner };
 }
 
-/** Converts the units PATHs name. `file`: where the spec will be written (relative paths in it are read from there). */
-export async function convert(paths: string[], file = path.resolve('converted.toml')): Promise<Conversion> {
+/**
+ * Converts the units PATHs name. `file`: where the spec will be written (relative paths in it are read from there);
+ * `host`: the machine the specifiers %H %m %b ... read.
+ */
+export async function convert(
+  paths: string[],
+  file = path.resolve('converted.toml'),
+  host: Host = thisHost,
+): Promise<Conversion> {
   const reports: Report[] = [];
   const units: Unit[] = [];
-  for (const { name, file: f } of collect(paths, reports)) {
+  const dirOf = (p: string): string => (fs.statSync(p, { throwIfNoEntry: false })?.isDirectory() ? p : path.dirname(p));
+  const lookup = new Lookup(searchPath(paths.map(dirOf)));
+  const aliases = lookup.aliases();
+  const read = (name: string, f: string): void => {
     let parsed;
     try {
-      parsed = readUnit(f, name);
+      parsed = readUnit(f, lookup.dropIns(name, [...aliases].filter(([, real]) => real === name).map(([a]) => a)));
     } catch (e) {
       reports.push({ unit: name, file: f, line: 1, kind: 'unsupported', message: `cannot read: ${(e as Error).message}` });
-      continue;
+      return;
     }
     for (const i of parsed.issues)
       reports.push({ unit: name, file: i.file, line: i.line, kind: 'ignored', message: i.message });
-    units.push(mapUnit(name, f, parsed.assignments, reports));
+    units.push(mapUnit(name, f, parsed.assignments, reports, host));
+  };
+  for (const { name, file: f } of collect(paths, lookup, reports)) read(name, f);
+  // A socket, timer or path unit needs the unit it starts: converted too when the search path has it.
+  for (let i = 0; i < units.length; i++) {
+    const n = triggered(units[i]);
+    const f = n && !units.some((u) => u.name === n) ? lookup.find(n) : undefined;
+    if (!f || f.masked || units.some((u) => u.name === f.name)) continue;
+    reports.push({ unit: f.name, file: f.file, line: 1, kind: 'note', message: `converted too: ${units[i].name} starts it` });
+    read(f.name, f.file);
   }
+  for (const u of units) for (const i of u.aliases) if (!aliases.has(i.v as string)) aliases.set(i.v as string, u.name);
+  const say = (unit: string, i: Item, kind: ReportKind, message: string): void => {
+    reports.push({ unit, file: i.at.file, line: i.at.line, kind, message });
+  };
   const drop = (u: Unit, key: string, why: string, kind: ReportKind = 'unsupported'): void => {
-    for (const i of u.keys.get(key) ?? [])
-      reports.push({ unit: u.name, file: i.at.file, line: i.at.line, kind, message: `${i.at.key}=: ${why}` });
+    for (const i of u.keys.get(key) ?? []) say(u.name, i, kind, `${i.at.key}=: ${why}`);
     u.keys.delete(key);
   };
-  // Names outside the converted set: a target is added empty (it only groups), anything else is left out.
+  // An alias is written as the unit's real name. Names outside the converted set: a target is added empty (it
+  // only groups), anything else is left out.
   const names = new Set(units.map((u) => u.name));
   const extra = new Set<string>();
   for (const u of units) {
     const defs = new Map(unitKeys[u.type].map((d) => [d.key, d]));
     for (const [key, items] of u.keys) {
-      if (defs.get(key)!.kind !== 'units') continue;
-      const kept = items.filter((i) => {
-        const n = i.v as string;
-        if (names.has(n)) return true;
-        if (n.endsWith('.target')) {
+      if (!['units', 'unit'].includes(defs.get(key)!.kind)) continue;
+      const kept: Item[] = [];
+      for (const i of items) {
+        const asked = i.v as string;
+        const n = realName(asked, aliases);
+        if (n !== asked) say(u.name, i, 'note', `${i.at.key}=${asked}: an alias of ${n}: written as ${n}`);
+        if (kept.some((k) => k.v === n)) continue;
+        if (!names.has(n) && n.endsWith('.target')) {
           if (!extra.has(n))
-            reports.push({
-              unit: n,
-              file: i.at.file,
-              line: i.at.line,
-              kind: 'note',
-              message: `not among the converted units: added as an empty target (named by ${u.name})`,
-            });
+            say(n, i, 'note', `not among the converted units: added as an empty target (named by ${u.name})`);
           extra.add(n);
-          return true;
+        } else if (!names.has(n)) {
+          say(u.name, i, 'ignored', `${i.at.key}=${n}: ${n} is not among the converted units`);
+          continue;
         }
-        reports.push({
-          unit: u.name,
-          file: i.at.file,
-          line: i.at.line,
-          kind: 'ignored',
-          message: `${i.at.key}=${n}: ${n} is not among the converted units`,
-        });
-        return false;
-      });
+        kept.push({ ...i, v: n });
+      }
       u.keys.set(key, kept);
     }
   }
+  // default.target, a link to the target systemd boots into, is that target here too.
+  const boot = realName('default.target', aliases);
+  const defaultTarget = boot !== 'default.target' && names.has(boot) ? boot : undefined;
+  if (defaultTarget)
+    reports.push({
+      unit: boot,
+      file: lookup.entry('default.target') ?? '',
+      line: 1,
+      kind: 'note',
+      message: `default.target is an alias of ${boot}: written as [manager] DefaultTarget`,
+    });
   // The loader has the last word: what it still refuses is taken out, reported, and the rest loaded again.
   for (let round = 0; ; round++) {
-    const toml = toToml(units, [...extra]);
+    const { toml, owner } = toToml(units, [...extra], defaultTarget);
     let problems;
     try {
       await parseSpec(toml, file, { checkExecutables: false });
@@ -372,8 +460,10 @@ export async function convert(paths: string[], file = path.resolve('converted.to
     const removed = new Set<string>();
     const dropped = new Set<string>();
     for (const p of problems) {
-      const u = units.find((x) => x.name === p.unit);
-      if (!u && p.unit && removed.has(p.unit)) continue;
+      // a problem of no unit of ours (an unknown table) belongs to the unit whose lines it names
+      const name = units.some((x) => x.name === p.unit) ? p.unit : owner[p.where.line];
+      const u = units.find((x) => x.name === name);
+      if (!u && name && removed.has(name)) continue;
       if (!u) throw new SpecError(problems);
       if (p.key && dropped.has(`${u.name}\0${p.key}`)) continue; // the key's other problems: already taken out
       const why = `refused by the spec: ${p.message}${p.hint ? ` (${p.hint})` : ''}`;
@@ -390,16 +480,33 @@ export async function convert(paths: string[], file = path.resolve('converted.to
             const gone = items.filter((i) => i.v === u.name);
             if (!gone.length) continue;
             o.keys.set(key, items.filter((i) => i.v !== u.name));
-            for (const i of gone)
-              reports.push({
-                unit: o.name,
-                file: i.at.file,
-                line: i.at.line,
-                kind: 'ignored',
-                message: `${i.at.key}=${u.name}: that unit was left out`,
-              });
+            for (const i of gone) say(o.name, i, 'ignored', `${i.at.key}=${u.name}: that unit was left out`);
           }
       }
     }
   }
+}
+
+/** The unit a socket, timer or path unit starts: its Service= or Unit=, else systemd's default for the type. */
+function triggered(u: Unit): string | undefined {
+  const key = unitKeys[u.type].find((d) => d.triggers)?.key;
+  if (!key) return undefined;
+  const set = u.keys.get(key)?.[0]?.v as string | undefined;
+  const stem = u.name.slice(0, u.name.lastIndexOf('.'));
+  return set ?? (u.keys.get('Accept')?.[0]?.v === true ? `${stem}@.service` : `${stem}.service`);
+}
+
+/** `name` with aliases followed, an instance's template alias too (sshd.service → ssh.service). */
+function realName(name: string, aliases: Map<string, string>): string {
+  const seen = new Set<string>();
+  let n = name;
+  while (!seen.has(n)) {
+    seen.add(n);
+    const template = templateOf(n);
+    const t = template && aliases.get(template);
+    const real = aliases.get(n) ?? (t && instantiate(t, n));
+    if (!real) break;
+    n = real;
+  }
+  return n;
 }

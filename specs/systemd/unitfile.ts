@@ -1,9 +1,8 @@
 // systemd unit files → ordered assignments, as systemd's config_parse() reads them: [Section] headers, Key=Value,
 // `#` and `;` comment lines, a trailing backslash continuing the line (comment lines inside a continuation are
-// skipped), and drop-ins (NAME.d/*.conf, and TEMPLATE@.TYPE.d/*.conf for an instance) applied in lexical order of
-// their file names after the unit itself. Every assignment keeps its file:line.
+// skipped), then the drop-ins (lookup.ts finds them) applied after the unit itself. Every assignment keeps its
+// file:line.
 import fs from 'node:fs';
-import path from 'node:path';
 
 export interface Assignment {
   section: string;
@@ -63,29 +62,9 @@ export function parseUnitText(text: string, file: string, into: UnitFile = { ass
   return into;
 }
 
-/** The drop-in files of unit `name` found next to `file`: TEMPLATE@.TYPE.d then NAME.d, merged by file name. */
-export function dropIns(file: string, name: string): string[] {
-  const dir = path.dirname(file);
-  const dirs = [`${name}.d`];
-  const at = name.indexOf('@');
-  if (at > 0) dirs.unshift(`${name.slice(0, at + 1)}${name.slice(name.lastIndexOf('.'))}.d`);
-  const byName = new Map<string, string>();
-  for (const d of dirs) {
-    let entries: string[];
-    try {
-      entries = fs.readdirSync(path.join(dir, d));
-    } catch {
-      continue;
-    }
-    // A later directory's file of the same name replaces the earlier one's, as in systemd.
-    for (const e of entries) if (e.endsWith('.conf')) byName.set(e, path.join(dir, d, e));
-  }
-  return [...byName.keys()].sort().map((k) => byName.get(k)!);
-}
-
-/** Reads a unit file (as unit `name`) and its drop-ins. */
-export function readUnit(file: string, name: string): UnitFile {
+/** Reads a unit file and then its drop-ins, in the order given. */
+export function readUnit(file: string, dropIns: string[]): UnitFile {
   const unit = parseUnitText(fs.readFileSync(file, 'utf8'), file);
-  for (const d of dropIns(file, name)) parseUnitText(fs.readFileSync(d, 'utf8'), d, unit);
+  for (const d of dropIns) parseUnitText(fs.readFileSync(d, 'utf8'), d, unit);
   return unit;
 }

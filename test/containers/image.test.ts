@@ -14,12 +14,15 @@ interface Unit {
   sub: string;
 }
 
-/** Every unit's ACTIVE/SUB once all of them are active, as `sctl list-units -o json` in the container sees them. */
+/**
+ * Every unit's ACTIVE/SUB once all of them are active, as `sctl list-units -o json` in the container sees them: the
+ * spec's services and targets (the container's mounts are mount units too, docs/mount.md).
+ */
 async function allActive(box: Box): Promise<Record<string, string>> {
   let seen = 'no answer from sctl yet';
   try {
     return await eventually(async () => {
-      const units = await box.json<Unit[]>('list-units').catch(() => null); // the core may not answer yet
+      const units = await box.json<Unit[]>('list-units', '--type=service,target').catch(() => null); // the core may not answer yet
       if (!units) return null;
       seen = JSON.stringify(units);
       return units.length > 0 && units.every((u) => u.active === 'active') && Object.fromEntries(units.map((u) => [u.name, `${u.active}/${u.sub}`]));

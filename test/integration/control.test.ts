@@ -171,7 +171,8 @@ t.test('a half-open client does not block others', async (t) => {
   slow.send('{"id": 12, "method": "pi');
   const other = await open();
   t.match(await other.request(13, 'ping'), { id: 13, result: { pid: up.corePid() } }, 'another client is answered');
-  t.match(await other.request(14, 'list-units'), { id: 14, result: [{ name: 'a.service' }, { name: 'b.service' }, { name: 'default.target' }] });
+  // The spec's units: the mount table's mount units (docs/mount.md) are not this test's.
+  t.match(await other.request(14, 'list-units', { types: ['service', 'target'] }), { id: 14, result: [{ name: 'a.service' }, { name: 'b.service' }, { name: 'default.target' }] });
   slow.send('ng"}\n');
   t.match(await slow.next(), { id: 12, result: { pid: up.corePid() } }, 'the slow client finishes its line and is answered');
 });
@@ -185,7 +186,7 @@ t.test('200 concurrent connections each get their answer', async (t) => {
 });
 
 t.test('afterwards the core answers and no unit changed', async (t) => {
-  t.match(await up.call('ping'), { pid: up.corePid(), units: 3 });
+  t.match(await up.call('ping'), { pid: up.corePid(), units: (before as unknown[]).length });
   t.same(await up.call('status', { lines: 0 }), before, 'every unit as before: states, pids, restarts, since');
   t.equal(pidsWith(mA).length, 1);
   t.equal(pidsWith(mB).length, 1);

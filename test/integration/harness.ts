@@ -49,15 +49,17 @@ export class Up {
     extraArgs: string[] = [],
     /**
      * `viaEnv`: pick the state directory with SYSMASTER_STATE_DIR instead of --state-dir. `init`: run the spec under
-     * sysmaster-init (a replaceable core, with the same console output as `up`) instead of `sysmaster up`.
+     * sysmaster-init (a replaceable core, with the same console output as `up`) instead of `sysmaster up`. `under`:
+     * a command that execs it (`unshare -m`: a mount namespace of its own).
      */
-    opts: { viaEnv?: boolean; init?: boolean } = {},
+    opts: { viaEnv?: boolean; init?: boolean; under?: string[] } = {},
   ) {
     const where = opts.viaEnv ? [] : ['--state-dir', stateDir];
     const [command, args] = opts.init
       ? [bin('sysmaster-init'), [...where, '--spec', spec, ...extraArgs]]
       : [bin('sysmaster'), [...where, 'up', spec, ...extraArgs]];
-    this.child = spawn(command, args, {
+    const [file, ...argv] = [...(opts.under ?? []), command, ...args];
+    this.child = spawn(file, argv, {
       env: {
         ...process.env,
         NO_COLOR: '1',
@@ -92,6 +94,18 @@ export class Up {
   /** The core's pid (under sysmaster-init, a child of `up`). */
   corePid(): number {
     return Number(fs.readFileSync(path.join(this.stateDir, 'core.pid'), 'utf8'));
+  }
+
+  /**
+   * Under sysmaster-init: SIGSTOP the core, run `during` (what happens then happens while no core serves), SIGKILL
+   * it, and wait until init's next core has taken over.
+   */
+  async killCore(during: () => Promise<void>): Promise<void> {
+    const core = this.corePid();
+    process.kill(core, 'SIGSTOP');
+    await during();
+    process.kill(core, 'SIGKILL');
+    for (let i = 0; i < 200 && (this.corePid() === core || !/took over/.test(this.output.split(`${core}`).pop() ?? '')); i++) await sleep(25);
   }
 
   sctl(...args: string[]): Promise<Run> {

@@ -5,14 +5,6 @@ import path from 'node:path';
 import t from 'tap';
 import { marker, pidsWith, scratch, sleep, Up, writeSpec } from './harness.js';
 
-async function killCore(up: Up, during: () => Promise<void>): Promise<void> {
-  const core = up.corePid();
-  process.kill(core, 'SIGSTOP');
-  await during();
-  process.kill(core, 'SIGKILL');
-  for (let i = 0; i < 200 && (up.corePid() === core || !/took over/.test(up.output.split(`${core}`).pop() ?? '')); i++) await sleep(25);
-}
-
 t.test('an exit during the downtime is applied once: result exit-code 3, restarted once', async (t) => {
   const dir = scratch();
   const mark = marker();
@@ -35,7 +27,7 @@ StandardOutput = "null"
   t.teardown(() => up.stop());
   await up.ready();
   const first = Number(await up.until('crash', 'MainPID', (v) => Number(v) > 0));
-  await killCore(up, async () => {
+  await up.killCore(async () => {
     fs.writeFileSync(gate, '');
     while (fs.existsSync(`/proc/${first}`) && !/\) Z /.test(fs.readFileSync(`/proc/${first}/stat`, 'utf8'))) await sleep(10);
   });
@@ -66,7 +58,7 @@ ExecStart = ["/bin/sh", "-c", "while [ ! -e ${gate} ]; do sleep 0.02; done; syst
   t.teardown(() => up.stop());
   await up.waitFor(/slow\.service +\| inactive → activating/);
   const pid = Number(await up.until('slow', 'MainPID', (v) => Number(v) > 0));
-  await killCore(up, async () => {
+  await up.killCore(async () => {
     fs.writeFileSync(gate, '');
     await sleep(300); // systemd-notify has sent READY=1; its barrier waits for a core
   });
@@ -95,7 +87,7 @@ TimeoutStopSec = "3s"
   t.equal((await up.sctl('stop', '--no-block', 'stubborn')).code, 0);
   // Polled over the socket (no CLI start per poll): the core must be stopped well before the deadline.
   await up.prop('stubborn', 'SubState', (v) => v === 'stop-sigterm');
-  await killCore(up, async () => void (await sleep(3500))); // the deadline passes while no core runs
+  await up.killCore(async () => void (await sleep(3500))); // the deadline passes while no core runs
   t.equal(await up.until('stubborn', 'ActiveState', (v) => v === 'failed'), 'failed', 'the overdue timeout fired');
   t.equal(await up.until('stubborn', 'Result', () => true), 'timeout');
   t.notOk(fs.existsSync(`/proc/${pid}`) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')), 'killed');

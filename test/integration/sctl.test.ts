@@ -87,7 +87,8 @@ ExecStart = ["/bin/sleep", "${mSlow}"]
   const one = async (name: string) => (await up.call<Info[]>('list-units')).find((u) => u.name === name);
 
   t.test('list-units -o json', async (t) => {
-    const units = await up.json<Info[]>('list-units');
+    // The spec's units: the mount table's mount units (docs/mount.md) are not this test's.
+    const units = await up.json<Info[]>('list-units', '--type=service,target');
     t.same(
       units.map((u) => u.name),
       ['api.service', 'bad.service', 'db.service', 'default.target', 'front.service', 'once.service', 'slow.service', 'victim.service'],
@@ -157,7 +158,7 @@ ExecStart = ["/bin/sleep", "${mSlow}"]
     t.equal(failed.code, 3, 'failed: 3');
     t.equal(several.code, 3, 'one of several not active: 3');
     t.equal(none.code, 4, 'no such unit: 4');
-    t.match(none.stderr, /nope\.service.*not found/);
+    t.match(none.stderr, /Unit nope\.service could not be found/);
   });
 
   t.test('is-active and is-failed', async (t) => {
@@ -170,7 +171,7 @@ ExecStart = ["/bin/sleep", "${mSlow}"]
     ]);
     t.same([act.code, act.stdout], [0, 'active\n']);
     t.same([inact.code, inact.stdout], [3, 'inactive\n']);
-    t.same([both.code, both.stdout], [3, 'active\ninactive\n']);
+    t.same([both.code, both.stdout], [0, 'active\ninactive\n'], 'any one active: 0, as systemctl');
     t.same([failed.code, failed.stdout], [0, 'failed\n']);
     t.same([notFailed.code, notFailed.stdout], [1, 'active\n']);
   });
@@ -190,7 +191,8 @@ ExecStart = ["/bin/sleep", "${mSlow}"]
     t.same(lines(kv), ['ActiveState=failed', 'Result=exit-code']);
     t.match(all.stdout, /^Id=db\.service$/m);
     t.match(all.stdout, /^Description=the database$/m);
-    t.equal(noShow.code, 5);
+    t.equal(noShow.code, 0, 'shown as not-found, as systemctl');
+    t.match(noShow.stdout, /^LoadState=not-found$/m);
 
     t.equal(cat.code, 0);
     const text = cat.stdout.trimEnd().split('\n');
@@ -198,7 +200,7 @@ ExecStart = ["/bin/sleep", "${mSlow}"]
     t.equal(text[1], '[service.db]');
     t.ok(text.some((l) => l.startsWith('ExecReload = ')), 'its keys');
     t.notMatch(cat.stdout, /service\.api/, 'only its own table');
-    t.equal(noCat.code, 5);
+    t.equal(noCat.code, 1);
   });
 
   t.test('start, stop, restart', async (t) => {

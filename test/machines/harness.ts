@@ -54,6 +54,7 @@ export function serviceConfig(over: Partial<ServiceConfig> = {}): ServiceConfig 
     StandardError: { kind: 'journal' },
     WatchdogSec: 0,
     NotifyAccess: 'none',
+    NotifyFd: 0,
     ...over,
   };
 }

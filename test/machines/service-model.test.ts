@@ -1,55 +1,18 @@
 // Model-based: walk every reachable state and transition of the service machine for a few configs, with every
 // event the runtime could send in each state, and check invariants on each transition. Then replay the shortest
 // path to each private state through a real actor and check it lands in the same state.
-import { adjacencyMapToArray, getAdjacencyMap, type AdjacencyMap } from '@xstate/graph';
+import { adjacencyMapToArray, getAdjacencyMap } from '@xstate/graph';
 import t from 'tap';
-import { createActor, fromTransition, initialTransition, transition, type SnapshotFrom } from 'xstate';
+import { createActor, type SnapshotFrom } from 'xstate';
 import { SERVICE_ACTIVE, serviceMachine, type ServiceEvent, type ServiceState } from '../../machines/service.js';
 import type { ProcRole } from '../../machines/types.js';
 import type { ServiceConfig } from '../../specs/types.js';
 import { cmd, serviceConfig } from './harness.js';
+import { pathsByState, recording } from './model.js';
 
 type Snap = SnapshotFrom<typeof serviceMachine>;
-type Effects = ReturnType<typeof transition<typeof serviceMachine>>[1];
-
-/** The effects each transition asked for, by the snapshot it produced. */
-const effectsOf = new WeakMap<Snap, Effects>();
-
-/**
- * The machine as pure logic that also keeps each transition's actions, so every edge is computed once. It reuses
- * the traversal's actor scope: xstate's transition() would build a throwaway actor per call, a third of the time.
- */
-const recorded = fromTransition(
-  (snap: Snap, event: ServiceEvent, scope) => {
-    const actions: Effects = [];
-    const collect = { ...scope, actionExecutor: (a: Effects[number]) => void actions.push(a) };
-    const next = serviceMachine.transition(snap, event, collect as unknown as Parameters<typeof serviceMachine.transition>[2]);
-    effectsOf.set(next, actions);
-    return next;
-  },
-  ({ input }: { input: { config: ServiceConfig; now: number } }) => initialTransition(serviceMachine, input)[0],
-);
+const { logic: recorded, effectsOf } = recording(serviceMachine);
 type Wrapped = SnapshotFrom<typeof recorded>;
-
-/** The events of a shortest path from the initial state to the first state of each private state, by BFS. */
-function pathsByState(adjacency: AdjacencyMap<Wrapped, ServiceEvent>): Map<ServiceState, ServiceEvent[]> {
-  const [start] = Object.keys(adjacency);
-  const via = new Map<string, { from: string; event: ServiceEvent } | null>([[start, null]]);
-  const paths = new Map<ServiceState, ServiceEvent[]>();
-  for (const key of via.keys()) {
-    const state = adjacency[key as keyof typeof adjacency].state.context.value as ServiceState;
-    if (!paths.has(state)) {
-      const events: ServiceEvent[] = [];
-      for (let at = via.get(key); at; at = via.get(at.from)) events.unshift(at.event);
-      paths.set(state, events);
-    }
-    for (const { event, state: next } of Object.values(adjacency[key as keyof typeof adjacency].transitions)) {
-      const to = serialize(next.context);
-      if (!via.has(to)) via.set(to, { from: key, event });
-    }
-  }
-  return paths;
-}
 
 const PID: Record<ProcRole, number> = { main: 100, control: 200 };
 const PIDFILE_PID = 300;
@@ -201,7 +164,7 @@ for (const model of models) {
       if (state === 'failed' && prev.value !== 'failed') check(rise === 1, 'entering failed counts a failure', prev, event, next);
 
       // Effects: at most one spawn per role per event, and only for a role that is now being spawned.
-      const actions = effectsOf.get(next) ?? [];
+      const actions = effectsOf(event);
       for (const role of ['main', 'control'] as const) {
         const spawns = actions.filter((a) => a.type === 'spawn' && (a.params as { role: string }).role === role);
         check(spawns.length <= 1, `one ${role} spawn per event`, prev, event, next);
@@ -218,7 +181,7 @@ for (const model of models) {
     t.ok(edges.length > 100, `${Object.keys(adjacency).length} states, ${edges.length} transitions walked`);
 
     // Replay: a shortest path to each private state, through a real actor.
-    for (const [state, events] of pathsByState(adjacency)) {
+    for (const [state, events] of pathsByState(adjacency, serialize)) {
       const actor = createActor(serviceMachine, { input: options.input }).start();
       for (const event of events) actor.send(event);
       t.equal(actor.getSnapshot().value, state, `an actor replays the path to ${state}`);

@@ -5,42 +5,29 @@ import t, { type Test } from 'tap';
 import { closeSync, constants as fsc, existsSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { OutputFifo } from '../../reconciler/output.js';
-import { Reaper } from '../../reconciler/reaper.js';
-import { spawnOffThread, spawnProcess } from '../../reconciler/spawn.js';
+import { spawnProcess } from '../../reconciler/spawn.js';
 import { resolveUser } from '../../reconciler/users.js';
 import { pipeSize } from '../../reconciler/sys.js';
-import { tempDir, until } from './fixtures/helpers.js';
+import { spawnLikeTheCore } from './fixtures/core-spawn.js';
+import { killAtEnd, tempDir, until } from './fixtures/helpers.js';
 
 const PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 
-const reaper = new Reaper();
-reaper.start();
-spawnOffThread(true);
-t.teardown(() => {
-  spawnOffThread(false);
-  reaper.stop();
-});
+spawnLikeTheCore(t);
 
 /** A shell script with its stdout on `fifo`; killed with its process group if it still runs when the test ends. */
 function sh(t: Test, script: string, fifo: OutputFifo, cwd?: string) {
-  const h = spawnProcess({
-    argv: ['sh', '-c', script],
-    env: { PATH },
-    cwd,
-    stdout: { kind: 'journal' },
-    stderr: { kind: 'null' },
-    fifos: { stdout: fifo },
-  });
-  let running = true;
-  h.exited.then(
-    () => (running = false),
-    () => (running = false),
+  return killAtEnd(
+    t,
+    spawnProcess({
+      argv: ['sh', '-c', script],
+      env: { PATH },
+      cwd,
+      stdout: { kind: 'journal' },
+      stderr: { kind: 'null' },
+      fifos: { stdout: fifo },
+    }),
   );
-  // Only while it runs is its pid surely still its process group's.
-  t.teardown(() => {
-    if (running && h.pid) process.kill(-h.pid, 'SIGKILL');
-  });
-  return h;
 }
 
 t.test('made 0600 in a 0700 directory, reused, its pipe raised to pipe-max-size', async (t) => {

@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap';
-import { chmodSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, openSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OutputFifo } from '../../reconciler/output.js';
 import { pgidOf, sessionOf } from '../../reconciler/proc.js';
@@ -213,6 +213,20 @@ function suite(t: Test, way: Way) {
     writeFileSync(badInterp, '#!/nonexistent/interpreter\n', { mode: 0o755 });
     const h = spawnProcess({ argv: [badInterp], env: { PATH }, stdout: { kind: 'null' }, stderr: { kind: 'null' } });
     await t.rejects(h.spawned, { code: 'ENOENT', message: new RegExp(badInterp) });
+  });
+
+  t.test('passed fds arrive as 3, 4, ... with LISTEN_FDS, LISTEN_FDNAMES and LISTEN_PID', async (t) => {
+    const dir = tempDir(t);
+    const files = ['a', 'b', 'c'].map((n) => join(dir, n));
+    files.forEach((f) => writeFileSync(f, ''));
+    // Sources among the numbers they go to (3, 4, 5) would be clobbered by a naive dup2 in order.
+    const fds = files.map((f) => openSync(f, 'r'));
+    t.teardown(() => fds.forEach((fd) => closeSync(fd)));
+    const passFds = [fds[2], fds[0], fds[1]].map((fd, i) => ({ fd, name: `n${i}` }));
+    const script = join(dir, 'show.sh');
+    writeFileSync(script, 'echo "$LISTEN_FDS $LISTEN_FDNAMES $LISTEN_PID"\nfor f in 3 4 5; do readlink /proc/self/fd/$f; done\n');
+    const r = await run(['sh', script], { passFds });
+    t.same(r.stdout, [`3 n0:n1:n2 ${r.pid}`, files[2], files[0], files[1]]);
   });
 
   t.test('long lines are cut at 64 KiB', async (t) => {

@@ -309,7 +309,7 @@ t.test('a bare unit name: write the full name', async (t) => {
       `[service.web]\nExecStart = "/bin/true"\nAfter = "db.servce"\n[service.db]\nExecStart = "/bin/true"\n`,
     ),
     {
-      message: /"db.servce" does not end in a unit type \(.service, .target\)/,
+      message: /"db.servce" does not end in a unit type \(.service, .target, .socket/,
       hint: 'did you mean "db.service"?',
     },
   );

@@ -375,11 +375,11 @@ t.test('a oneshot with ExecStop and RemainAfterExit needs no ExecStart', async (
 
 t.test('custom unit types through LoadOptions.unitKeys', async (t) => {
   const spec = await parse(
-    '[timer.t]\nDescription = "tick"\n[service.a]\nExecStart = "/bin/true"\nWants = "t.timer"\n',
+    '[swap.t]\nDescription = "tick"\n[service.a]\nExecStart = "/bin/true"\nWants = "t.swap"\n',
     {
-      unitKeys: { ...unitKeys, timer: [...commonKeys] },
+      unitKeys: { ...unitKeys, swap: [...commonKeys] },
     },
   );
-  t.equal(spec.units['t.timer'].type, 'timer');
-  t.equal(spec.units['t.timer'].config.Description, 'tick');
+  t.equal(spec.units['t.swap'].type, 'swap');
+  t.equal(spec.units['t.swap'].config.Description, 'tick');
 });
