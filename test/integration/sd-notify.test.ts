@@ -69,12 +69,14 @@ ExecStart = ["/bin/sh", "-c", "${notifyCmd('sent as nobody')}; exec sleep ${m.sd
 Type = "notify"
 ExecStart = ["${python}", "${sender}", "plain datagram", "${m.py}"]
 `,
-  // A sender that is neither the main process nor its direct child: what systemd needs NotifyAccess=all for.
+  // A sender that is neither the main process nor its direct child: what systemd needs NotifyAccess=all for. It stays
+  // up after sending, as it must with systemd too: a sender that is gone before its datagram is read cannot be told
+  // apart from a stranger (its process tree is what says which unit it belongs to).
   python &&
     `[service.pyChild]
 Type = "notify"
 NotifyAccess = "all"
-ExecStart = ["/bin/sh", "-c", "/bin/sh -c '${python} ${sender} grandchild'; exec sleep ${m.pyChild}"]
+ExecStart = ["/bin/sh", "-c", "/bin/sh -c '${python} ${sender} grandchild stay &'; exec sleep ${m.pyChild}"]
 `,
 ].filter(Boolean);
 
