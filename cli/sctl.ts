@@ -438,12 +438,14 @@ function renderStatus(s: UnitStatus): string {
   const lines = [
     `${stateDot(s.active, c)} ${s.name} - ${s.description}`,
     `     Loaded: loaded (${s.file}:${s.line})`,
-    `     Active: ${stateWord(s.active, c)} (${s.sub})${s.result !== 'success' ? ` (Result: ${s.result})` : ''} since ${new Date(s.since).toString()}; ${ago(s.since)}`,
+    `     Active: ${stateWord(s.active, c)} (${s.sub})${s.result !== 'success' ? ` (Result: ${s.result})` : ''} since ${formatTimestamp(Date.parse(s.since), localZone())}; ${ago(s.since)}`,
   ];
   if (s.trigger !== undefined) {
     lines.push(`    Trigger: ${s.trigger ? `${formatTimestamp(Date.parse(s.trigger), localZone())}; ${relative(Date.parse(s.trigger))}` : 'n/a'}`);
   }
   if (s.triggers?.length) lines.push(`   Triggers: ${s.triggers.join(', ')}`);
+  s.listen?.forEach((l, i) => lines.push(`${i ? '           ' : '     Listen: '}${l}`));
+  if (s.accepted !== undefined) lines.push(`   Accepted: ${s.accepted}; Connected: ${s.connected}`);
   if (s.mainPid) lines.push(`   Main PID: ${s.mainPid}`);
   else if (s.exitCode !== null || s.exitSignal) {
     lines.push(`   Main PID: (code=${s.exitSignal ? 'killed' : 'exited'}, status=${s.exitSignal ?? s.exitCode})`);

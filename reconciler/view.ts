@@ -28,6 +28,11 @@ export interface UnitStatus extends UnitInfo {
   logs: LogRecord[];
   /** The units this one starts (a timer's Unit=, a socket's Service=), when its type has such a key. */
   triggers?: string[];
+  /** A socket's addresses, as systemctl status shows them: `127.0.0.1:80 (Stream)`. */
+  listen?: string[];
+  /** An Accept=yes socket's connections so far, and those whose instance still runs. */
+  accepted?: number;
+  connected?: number;
   /** A timer's next elapse (systemctl status's Trigger:), ISO 8601, or null when none is due. */
   trigger?: string | null;
 }
@@ -72,6 +77,10 @@ export function unitStatus(d: Daemon, u: Unit, lines: number): UnitStatus {
     logs: d.logs.tail({ units: [u.name] }, lines),
     ...triggersOf(u),
     ...(u.type.name === 'timer' && { trigger: timerInfo(d, u).next }),
+    ...(u.type.name === 'socket' && {
+      listen: socketInfo(u).map((l) => `${l.listen} (${l.type})`),
+      ...((u.spec.config as SocketConfig).Accept && { accepted: ctx.accepted as number, connected: ctx.connections as number }),
+    }),
   };
 }
 

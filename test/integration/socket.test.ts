@@ -246,4 +246,12 @@ Wants = "app.socket"
   t.match(text.stdout, /^LISTEN\s+TYPE\s+UNIT\s+ACTIVATES\n/);
   t.match(text.stdout, new RegExp(`127\\.0\\.0\\.1:${tcp}\\s+Stream\\s+app\\.socket\\s+app\\.service`));
   t.match(text.stdout, /3 sockets listed\./);
+  const status = (await up.sctl('status', 'app.socket')).stdout.split('\n');
+  const at = status.findIndex((l) => l.includes('Listen:'));
+  t.same(
+    status.slice(at, at + 3).map((l) => l.trim()),
+    [`Listen: 127.0.0.1:${tcp} (Stream)`, `${path.join(dir, 'app.sock')} (Stream)`, `${path.join(dir, 'app.dgram')} (Datagram)`],
+    'sctl status lists the addresses as systemctl does',
+  );
+  t.match(status.join('\n'), /Triggers: app\.service/);
 });
