@@ -162,7 +162,7 @@ function ended(c: ServiceContext, e: ServiceEvent): Ended | null {
     if (e.pid === c.controlPid) return { role: 'control', exit };
   }
   if (e.type === 'SPAWN_FAILED' && c.spawning[e.role]) {
-    return { role: e.role, exit: { pid: 0, code: EXIT_EXEC, signal: null, core: false } };
+    return { role: e.role, exit: { pid: 0, code: e.code ?? EXIT_EXEC, signal: null, core: false } };
   }
   return null;
 }

@@ -62,8 +62,11 @@ export interface ExitInfo {
 export type ProcessEvent =
   /** The runtime started the process (exec succeeded). */
   | { type: 'SPAWNED'; role: ProcRole; pid: number; now: number }
-  /** exec failed (missing binary, permission denied, bad user...). Like systemd, treated as exit status 203. */
-  | { type: 'SPAWN_FAILED'; role: ProcRole; error: string; now: number }
+  /**
+   * exec failed (missing binary, permission denied, bad user...). Like systemd, treated as exit status `code`, 203
+   * (EXIT_EXEC) when absent; what failed before exec has its own (233: a RuntimeDirectory= that could not be made).
+   */
+  | { type: 'SPAWN_FAILED'; role: ProcRole; error: string; code?: number; now: number }
   | ({ type: 'EXIT'; now: number } & ExitInfo)
   /** An sd_notify datagram the runtime already checked against NotifyAccess. */
   | { type: 'NOTIFY'; pid: number; fields: Record<string, string>; now: number }

@@ -5,6 +5,7 @@ import type { AnyActorRef } from 'xstate';
 import type { ExitInfo, ProcRole } from '../machines/types.js';
 import type { Command, KillMode, ServiceConfig } from '../specs/types.js';
 import type { Daemon, Unit } from './daemon.js';
+import { DirectoryError, directoryRoots, prepareDirectories, removeRuntime, removesRuntime } from './directories.js';
 import { readEnvironmentFile } from './envfile.js';
 import { killUnit, signalGroup } from './kill.js';
 import type { LogLine } from './logs.js';
@@ -71,6 +72,8 @@ export class Effects {
   private tookOver = false;
   /** After a takeover, the units' processes as one /proc scan found them, by unit. */
   private found: Map<string, UnitProcess[]> | null = null;
+  /** The sub-state track() last saw of each unit: a service's run ends when that changes to rest (ended()). */
+  private subs = new Map<string, string>();
 
   /** The fds a service's main process inherits from 3 on (a socket unit's, through reconciler/runtime.ts). */
   passedFds: (service: string) => { fd: number; name: string }[] = () => [];
@@ -126,17 +129,19 @@ export class Effects {
   private spawn(u: Unit, r: Request<'spawn'>): void {
     const p = r.params;
     const cfg = u.spec.config as ServiceConfig;
-    const fail = (error: string) => {
+    const fail = (error: string, code?: number) => {
       this.d.note(`${u.name}: failed to run ${p.phase} command ${p.command.path}: ${error}`);
       setImmediate(() => {
         this.done(u, r);
-        this.d.send(u, { type: 'SPAWN_FAILED', role: p.role, error });
+        this.d.send(u, { type: 'SPAWN_FAILED', role: p.role, error, code });
       });
     };
     let handle: ReturnType<typeof spawnProcess>;
     try {
       const user = cfg.User || cfg.Group ? resolveUser(cfg.User, cfg.Group) : null;
-      const env = { ...this.environment(u, cfg, user), SYSMASTER_SPAWN: r.token };
+      // Before every command, as systemd does: each one finds them, whatever removed them meanwhile.
+      const dirs = prepareDirectories(cfg, this.roots(), user);
+      const env = { ...this.environment(u, cfg, user, dirs), SYSMASTER_SPAWN: r.token };
       const cwd = workingDirectory(u, cfg, user?.home);
       handle = spawnProcess({
         argv: p.command.argv,
@@ -156,7 +161,7 @@ export class Effects {
         notifyFd: p.role === 'main' && cfg.NotifyFd > 0 ? { fd: cfg.NotifyFd, fifo: this.readyOf(u) } : undefined,
       });
     } catch (err) {
-      return fail((err as Error).message);
+      return fail((err as Error).message, err instanceof DirectoryError ? err.status : undefined);
     }
     handle.spawned.then(
       (pid) => {
@@ -269,6 +274,7 @@ export class Effects {
       if (this.d.units.has(u.name)) return;
       this.outputs.delete(u.name);
       this.readies.delete(u.name);
+      this.subs.delete(u.name);
       for (const stream of ['stdout', 'stderr', 'ready'] as const) fs.rmSync(fifoPath(this.d, u.name, stream), { force: true });
     });
   }
@@ -279,13 +285,20 @@ export class Effects {
     return g;
   }
 
-  private environment(u: Unit, cfg: ServiceConfig, user: { name: string; home: string; shell: string } | null): Record<string, string> {
+  /** `dirs`: RUNTIME_DIRECTORY and the rest, which Environment= may override, as in systemd. */
+  private environment(
+    u: Unit,
+    cfg: ServiceConfig,
+    user: { name: string; home: string; shell: string } | null,
+    dirs: Record<string, string>,
+  ): Record<string, string> {
     const env: Record<string, string> = {};
     for (const k of PASSED_ENV) if (this.d.env[k] !== undefined) env[k] = this.d.env[k]!;
     if (!env.PATH) env.PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
     if (user) Object.assign(env, { USER: user.name, LOGNAME: user.name, HOME: user.home, SHELL: user.shell });
     const main = this.d.context(u).mainPid;
     if (typeof main === 'number') env.MAINPID = String(main);
+    Object.assign(env, dirs);
     for (const f of cfg.EnvironmentFile) Object.assign(env, readEnvironmentFile(f.path, f.optional));
     Object.assign(env, cfg.Environment);
     // How a new core finds a process whose spawn it cannot know finished (Effects.adopt).
@@ -344,6 +357,7 @@ export class Effects {
   /** Keep the pid index in step with a unit's machine (called on every snapshot; cheap when nothing moved). */
   track(u: Unit, main: number | null, control: number | null): void {
     this.release(u, main);
+    this.ended(u);
     if (u.removed && main === null && control === null) this.leave(u);
     const was = this.tracked.get(u.name);
     if (was && was.main === main && was.control === control) return;
@@ -355,6 +369,28 @@ export class Effects {
     if (control) this.owners.set(control, { u, role: 'control' });
     if (main && main !== was?.main && !this.sessions.has(main)) this.watch(u, main);
     this.tracked.set(u.name, { main, control });
+  }
+
+  /**
+   * A run of the service has ended (it came to rest: dead, failed, or waiting to restart): its RuntimeDirectory= goes,
+   * as RuntimeDirectoryPreserve= says. Only a change seen here counts: a unit first seen at rest (a new core, a new
+   * spec) keeps whatever is there, which another program may be using.
+   */
+  private ended(u: Unit): void {
+    const was = this.subs.get(u.name);
+    this.subs.set(u.name, u.sub);
+    if (was === undefined || was === u.sub || !REST.includes(u.sub)) return;
+    // Only services have it.
+    const cfg = u.spec.config as ServiceConfig;
+    if (!cfg.RuntimeDirectory?.length) return;
+    // A restart job (its stop phase just ended) or a start queued meanwhile brings the unit back.
+    const restarting = this.d.engine.jobs().some((j) => j.unit === u.name && (j.type === 'start' || j.type === 'restart'));
+    if (!removesRuntime(cfg.RuntimeDirectoryPreserve, u.sub, restarting)) return;
+    for (const why of removeRuntime(cfg, this.roots())) this.d.note(`${u.name}: cannot remove RuntimeDirectory= ${why}`);
+  }
+
+  private roots() {
+    return directoryRoots(process.getuid?.() ?? 0, this.d.env);
   }
 
   /** Lines that came while the main process was being spawned are its: recorded once its pid is known. */
@@ -530,5 +566,7 @@ function workingDirectory(u: Unit, cfg: ServiceConfig, home: string | undefined)
 }
 
 const pidOf = (v: unknown): number | null => (typeof v === 'number' && v > 0 ? v : null);
+/** The service's sub-states at rest, where a run has ended (systemd's service_enter_dead()). */
+const REST = ['dead', 'failed', 'auto-restart'];
 /** What marks the processes of one spawn (SYSMASTER_SPAWN). */
 const newToken = () => randomBytes(8).toString('hex');

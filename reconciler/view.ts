@@ -145,8 +145,10 @@ export function unitProperties(d: Daemon, u: Unit): Record<string, string> {
     CanReload: u.type.canReload(u.spec.config) ? 'yes' : 'no',
     ConfigHash: u.hash,
   };
+  // File modes in octal, as systemctl shows them (SocketMode=0666).
+  const modes = new Set(u.type.keys.filter((k) => k.kind === 'mode').map((k) => k.key));
   for (const [k, v] of Object.entries(u.spec.config as unknown as ServiceConfig)) {
-    if (!(k in props)) props[k] = formatValue(v);
+    if (!(k in props)) props[k] = modes.has(k) ? (v as number).toString(8).padStart(4, '0') : formatValue(v);
   }
   return props;
 }

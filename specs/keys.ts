@@ -2,6 +2,7 @@
 // it into specs/schema.json and docs/spec.md, and units/ reads the key lists. Data only: what each kind of value
 // means lives in specs/kinds.ts.
 
+import { directoryKeys } from './keys/directories.js';
 import { mountKeys } from './keys/mount.js';
 import { pathKeys } from './keys/path.js';
 import { socketKeys } from './keys/socket.js';
@@ -29,6 +30,7 @@ export type KeyKind =
   | 'environmentFiles' // → { path, optional }[]
   | 'output' // → OutputTarget
   | 'paths' // absolute paths (or globs of them) → string[]
+  | 'relativePaths' // paths below a root the key implies, without `..` → string[]
   | 'mode' // octal file mode, "0755" → number
   | 'listens' // listen addresses (specs/listen.ts) → string[]
   | 'durations' // time spans → ms[]
@@ -363,6 +365,7 @@ export const serviceKeys: KeyDef[] = [
     default: 0,
     doc: "Not in systemd: s6's notification-fd, so s6 services run unchanged. With Type=notify, the main process gets this fd (3 or more, above the LISTEN_FDS sockets) open for writing; a newline written to it counts as READY=1 (docs/readiness.md). Default 0: off.",
   },
+  ...directoryKeys,
 ];
 
 export const managerKeys: KeyDef[] = [

@@ -155,6 +155,20 @@ function absolute(path: string, bad: Bad): string | undefined {
     : bad(`${JSON.stringify(path)} is not an absolute path`, 'write a path starting with "/"');
 }
 
+/** A path below the root its key names (RuntimeDirectory=): relative, never above it, simplified as systemd does. */
+function relative(text: string, bad: Bad): string | undefined {
+  const shown = JSON.stringify(text);
+  if (text.startsWith('/'))
+    return bad(`${shown} is an absolute path`, `write it relative to the key's root: RuntimeDirectory = "app" makes /run/app`);
+  const parts = text.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.includes('..')) return bad(`${shown} goes up with ".."`, 'write a path that stays below the root');
+  if (!parts.length) return bad(`${shown} names no directory below the root`, 'write a name such as "app"');
+  if (/\s/.test(text)) return bad(`${shown} holds whitespace`, 'one directory per string: write an array, ["a", "b"]');
+  if (text.includes(':'))
+    return bad(`${shown}: systemd's SOURCE:LINK form (a symlink to the directory) is not supported`, 'write the directory alone');
+  return parts.join('/');
+}
+
 function condition(
   text: string,
   value: (text: string, bad: Bad) => string | undefined,
@@ -527,6 +541,19 @@ export const kinds: Record<KeyKind, Kind> = {
     expect: () => 'an absolute path or an array of absolute paths',
     schema: () => stringOrStrings,
     normalise: (raw, def, check) => every(listOf(raw, check), absolute, check.bad),
+    toml: asIs,
+  },
+  relativePaths: {
+    label: () => 'relative paths',
+    expect: () => 'a relative path or an array of relative paths, such as "app"',
+    schema: () => {
+      const one = { type: 'string', pattern: '^(?!/)(?!(.*/)?\\.\\.(/|$))[^\\s:]+$' };
+      return { anyOf: [one, { type: 'array', items: one }] };
+    },
+    normalise: (raw, def, check) => {
+      const paths = every(listOf(raw, check), relative, check.bad);
+      return paths && [...new Set(paths)];
+    },
     toml: asIs,
   },
   output: {

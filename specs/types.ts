@@ -99,6 +99,18 @@ export interface ServiceConfig extends UnitCommon {
   WatchdogSec: Duration; // 0 = off
   NotifyAccess: NotifyAccess;
   NotifyFd: number; // 0 = off
+  /** Paths relative to each key's root (specs/keys/directories.ts). */
+  RuntimeDirectory: string[];
+  RuntimeDirectoryMode: number;
+  StateDirectory: string[];
+  StateDirectoryMode: number;
+  CacheDirectory: string[];
+  CacheDirectoryMode: number;
+  LogsDirectory: string[];
+  LogsDirectoryMode: number;
+  ConfigurationDirectory: string[];
+  ConfigurationDirectoryMode: number;
+  RuntimeDirectoryPreserve: 'no' | 'yes' | 'restart';
 }
 
 export type TargetConfig = UnitCommon;

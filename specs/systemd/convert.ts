@@ -168,6 +168,7 @@ function convertValue(def: KeyDef, value: string, report: (kind: ReportKind, mes
         .map((w) => (w in exitNames ? exitNames[w] : w));
     case 'units':
     case 'environmentFiles':
+    case 'relativePaths':
       return value.split(/\s+/).filter(Boolean);
     case 'pathConditions':
     case 'envConditions':
@@ -197,6 +198,8 @@ function convertValue(def: KeyDef, value: string, report: (kind: ReportKind, mes
         report('differs', `Type=${value} is converted to Type=${typeLike[value][0]}: ${typeLike[value][1]}`);
         return [typeLike[value][0]];
       }
+      // systemd takes a boolean for yes and no.
+      if (def.key === 'RuntimeDirectoryPreserve' && value.toLowerCase() in bools) return [bools[value.toLowerCase()] ? 'yes' : 'no'];
       if (!def.values!.includes(value))
         throw new Error(`${def.key}=${value} is not supported (supported: ${def.values!.join(', ')})`);
       return [value];

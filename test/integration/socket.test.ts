@@ -68,6 +68,7 @@ ExecStart = ["${node}", "${path.join(dir, 'server.js')}"]
   t.equal(await up.prop('app.socket', 'ActiveState', (v) => v !== ''), 'active', 'the socket listens');
   t.equal(await up.prop('app.service', 'ActiveState', (v) => v !== ''), 'inactive', 'the service waits for a connection');
   t.equal(fs.statSync(sock).mode & 0o777, 0o600, 'SocketMode');
+  t.equal((await up.call<Record<string, string>>('show', { unit: 'app.socket' })).SocketMode, '0600', 'shown in octal');
   const first = await ask(sock);
   t.match(first, /fds=2 names=app:app listenpid=true/, 'LISTEN_FDS, LISTEN_FDNAMES and LISTEN_PID');
   await up.prop('app.service', 'ActiveState', (v) => v === 'active');

@@ -55,6 +55,17 @@ export function serviceConfig(over: Partial<ServiceConfig> = {}): ServiceConfig 
     WatchdogSec: 0,
     NotifyAccess: 'none',
     NotifyFd: 0,
+    RuntimeDirectory: [],
+    RuntimeDirectoryMode: 0o755,
+    StateDirectory: [],
+    StateDirectoryMode: 0o755,
+    CacheDirectory: [],
+    CacheDirectoryMode: 0o755,
+    LogsDirectory: [],
+    LogsDirectoryMode: 0o755,
+    ConfigurationDirectory: [],
+    ConfigurationDirectoryMode: 0o755,
+    RuntimeDirectoryPreserve: 'no',
     ...over,
   };
 }

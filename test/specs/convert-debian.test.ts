@@ -48,8 +48,9 @@ t.test('every unit file of the packages', { skip }, async (t) => {
   t.same(ssh.WantedBy, ['multi-user.target']);
   t.same(ssh.After, ['network.target'], 'auditd.service is not among the units');
   t.same(at(c.reports, 'ssh.service', 'After=auditd.service'), ['ssh.service:4:ignored']);
-  t.same(at(c.reports, 'ssh.service', 'RuntimeDirectory='), ['ssh.service:17:unsupported']);
-  t.same(at(c.reports, 'ssh.service', 'RuntimeDirectoryMode='), ['ssh.service:18:unsupported']);
+  t.same(ssh.RuntimeDirectory, ['sshd']);
+  t.equal(ssh.RuntimeDirectoryMode, 0o755);
+  t.same(at(c.reports, 'ssh.service', 'RuntimeDirectory'), [], 'RuntimeDirectory= and its mode converted as written');
   t.same(at(c.reports, 'ssh.service', 'Alias=: sshd.service'), ['ssh.service:22:differs']);
   t.same(at(c.reports, 'ssh.service', 'Documentation='), ['ssh.service:3:ignored']);
 
