@@ -21,7 +21,7 @@ export function scratch(prefix = 'sm-'): string {
 }
 
 /** Run a CLI to completion (async so the test's own event loop keeps serving). */
-export function cli(name: 'sctl' | 'sysmaster', args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+export function cli(name: 'sctl' | 'sysmaster' | 'devctl', args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [bin(name), ...args], { env: { ...process.env, NO_COLOR: '1', ...env } });
     let stdout = '';
@@ -32,7 +32,7 @@ export function cli(name: 'sctl' | 'sysmaster', args: string[], env: NodeJS.Proc
   });
 }
 
-export function cliSync(name: 'sctl' | 'sysmaster', args: string[], env: NodeJS.ProcessEnv = {}): Run {
+export function cliSync(name: 'sctl' | 'sysmaster' | 'devctl', args: string[], env: NodeJS.ProcessEnv = {}): Run {
   const r = spawnSync(process.execPath, [bin(name), ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, encoding: 'utf8' });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }

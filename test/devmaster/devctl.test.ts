@@ -1,0 +1,43 @@
+// devctl monitor against real kernel events, in udevadm monitor's format.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import t from 'tap';
+import { bin, cli } from '../integration/harness.js';
+
+const LO = '/sys/class/net/lo/uevent';
+const canTrigger = (() => {
+  try {
+    fs.accessSync(LO, fs.constants.W_OK);
+    return false;
+  } catch (e) {
+    return `cannot write ${LO}: ${(e as Error).message}`;
+  }
+})();
+
+t.test('monitor --kernel --property --subsystem-match net: the event, then its properties', { skip: canTrigger }, async (t) => {
+  const child = spawn(process.execPath, [bin('devctl'), 'monitor', '--kernel', '--property', '--subsystem-match', 'net']);
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const until = async (re: RegExp) => {
+    for (let i = 0; i < 400 && !re.test(out); i++) await new Promise((r) => setTimeout(r, 25));
+  };
+  await until(/KERNEL - the kernel uevent\n\n/);
+  t.equal(out, 'monitor will print the received events for:\nKERNEL - the kernel uevent\n\n');
+  // Filtered out: not net.
+  fs.writeFileSync('/sys/devices/virtual/mem/null/uevent', 'change');
+  fs.writeFileSync(LO, 'change');
+  await until(/SEQNUM=\d+\n\n/);
+  const event = out.split('\n\n')[1];
+  t.match(event, /^KERNEL\[\d+\.\d{6}\] change   \/devices\/virtual\/net\/lo \(net\)\nACTION=change\nDEVPATH=\/devices\/virtual\/net\/lo\nSUBSYSTEM=net\n/);
+  t.match(event, /\nINTERFACE=lo\n/);
+  t.notMatch(out, /mem\/null/, 'the subsystem filter');
+  const code = new Promise((r) => child.on('exit', r));
+  child.kill('SIGINT');
+  t.equal(await code, 0, 'Ctrl-C ends it with 0');
+});
+
+t.test('monitor --udev says what is missing, and fails', async (t) => {
+  const r = await cli('devctl', ['monitor', '--udev']);
+  t.equal(r.code, 1);
+  t.match(r.stderr, /devmaster daemon .* is not built yet; use --kernel/);
+});
