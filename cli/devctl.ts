@@ -1,5 +1,9 @@
 // devctl: udevadm's commands for devmaster, with udevadm's options and output formats, so scripts keep working.
 import { Command } from 'commander';
+import path from 'node:path';
+import { DeviceDb, deviceId } from '../devmaster/db.js';
+import { formatAttributeWalk, formatRecord } from '../devmaster/info.js';
+import { Device } from '../devmaster/sysfs.js';
 import { UeventListener, type Uevent } from '../devmaster/uevents.js';
 import { fail } from './exit.js';
 
@@ -9,7 +13,9 @@ program.description('Query and drive devmaster, the device manager (udevadm comp
   `
 Examples:
   devctl monitor --kernel --property                 every kernel uevent, with its properties
-  devctl monitor -k -s net                           only network interfaces' events`,
+  devctl monitor -k -s net                           only network interfaces' events
+  devctl info /sys/class/net/lo                      a device's record
+  devctl info --attribute-walk /sys/class/net/lo     what rules can match, up the parents`,
 );
 
 /** `SUBSYSTEM[/DEVTYPE]` filters as udevadm's --subsystem-match takes them; none: every event. */
@@ -58,6 +64,23 @@ program
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+  });
+
+program
+  .command('info')
+  .description("a device's record, or every attribute up its parents, like udevadm info")
+  .argument('<path>', 'the device: a /sys path (/sys/class/net/lo) or a devpath (/devices/...)')
+  .option('-q, --query <type>', 'all (the only query so far)', 'all')
+  .option('-a, --attribute-walk', 'the device and each parent, with every attribute in the rules key format')
+  .action((where: string, o: { query: string; attributeWalk?: boolean }) => {
+    if (o.query !== 'all') fail(new Error(`devctl info --query=${o.query}: only --query=all is implemented`));
+    let device: Device;
+    try {
+      device = Device.fromSyspath(where.startsWith('/sys/') ? where : path.join('/sys', where));
+    } catch (err) {
+      return fail(err);
+    }
+    process.stdout.write(o.attributeWalk ? formatAttributeWalk(device) : formatRecord(device, new DeviceDb().read(deviceId(device))));
   });
 
 await program.parseAsync(process.argv);

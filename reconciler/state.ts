@@ -206,11 +206,13 @@ export async function openDatabase(file: string | null): Promise<Database> {
  * covers, where the processes the state names are gone and the next init (another owner) ignores the file anyway.
  * What must outlive a boot (the journal) uses writeDurable().
  */
-export function writeAtomic(file: string, data: Uint8Array): void {
+export function writeAtomic(file: string, data: Uint8Array | string, mode = 0o600): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  const fd = fs.openSync(tmp, 'w', 0o600);
+  const fd = fs.openSync(tmp, 'w', mode);
   try {
-    fs.writeSync(fd, data);
+    // The mode exactly, whatever the umask (a world-readable device database).
+    if (mode !== 0o600) fs.fchmodSync(fd, mode);
+    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
   } finally {
     fs.closeSync(fd);
   }

@@ -2,19 +2,11 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import t from 'tap';
+import { cannotTrigger, LO } from './trigger.js';
 import { bin, cli } from '../integration/harness.js';
 
-const LO = '/sys/class/net/lo/uevent';
-const canTrigger = (() => {
-  try {
-    fs.accessSync(LO, fs.constants.W_OK);
-    return false;
-  } catch (e) {
-    return `cannot write ${LO}: ${(e as Error).message}`;
-  }
-})();
 
-t.test('monitor --kernel --property --subsystem-match net: the event, then its properties', { skip: canTrigger }, async (t) => {
+t.test('monitor --kernel --property --subsystem-match net: the event, then its properties', { skip: cannotTrigger }, async (t) => {
   const child = spawn(process.execPath, [bin('devctl'), 'monitor', '--kernel', '--property', '--subsystem-match', 'net']);
   let out = '';
   child.stdout.on('data', (d) => (out += d));

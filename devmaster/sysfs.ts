@@ -1,0 +1,168 @@
+// A device as libudev's sd-device sees it (systemd 252, src/libsystemd/sd-device/sd-device.c): made from a sysfs path
+// or from a kernel uevent, with the kernel's view of it (devpath, subsystem, devtype, driver, sysname, sysnum, devnum,
+// devname, ifindex, the `uevent` properties), its attributes read lazily and cached, and its parents. The rules
+// engine matches KERNEL(S)/SUBSYSTEM(S)/DRIVER(S)/ATTR(S) against these. The sysfs root is a parameter so tests can
+// use a fake tree.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Uevent } from './uevents.js';
+
+export interface Devnum {
+  major: number;
+  minor: number;
+}
+
+/** Symlinks whose target's name is the attribute's value (sd_device_get_sysattr_value). */
+const LINK_ATTRS = new Set(['driver', 'subsystem', 'module']);
+
+export class Device {
+  private readonly attrs = new Map<string, string | undefined>();
+  private uevent?: Map<string, string>;
+
+  private constructor(
+    /** The sysfs mount, `/sys` outside tests. */
+    readonly root: string,
+    /** The kernel's name for the device, relative to the root: `/devices/virtual/net/lo`. */
+    readonly devpath: string,
+    /** The uevent's properties, when the device came from one: they replace the `uevent` file. */
+    event?: Record<string, string>,
+  ) {
+    if (event) this.uevent = new Map(Object.entries(event));
+  }
+
+  /** `path` is under `root` (`/sys/devices/...`, or `/sys/class/net/lo`, resolved through symlinks). */
+  static fromSyspath(syspath: string, root = '/sys'): Device {
+    let real: string;
+    try {
+      real = fs.realpathSync(syspath);
+    } catch (e) {
+      throw new Error(`${syspath}: no such device in sysfs (${(e as NodeJS.ErrnoException).code}); give a path under ${root}`);
+    }
+    const top = fs.realpathSync(root);
+    const rel = path.relative(top, real);
+    if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
+      throw new Error(`${syspath}: resolves to ${real}, outside the sysfs root ${root}; give a path under ${root}`);
+    }
+    // sd-device (device_set_syspath with verify) only takes directories with a `uevent` file under /sys/devices.
+    if (!fs.existsSync(path.join(real, 'uevent'))) {
+      throw new Error(`${syspath}: ${real} has no uevent file, so it is not a device; give a device directory`);
+    }
+    return new Device(top, `/${rel}`, undefined);
+  }
+
+  /** A device from a kernel uevent: its properties come from the event, attributes and parents from sysfs. */
+  static fromUevent(ev: Pick<Uevent, 'devpath' | 'properties'>, root = '/sys'): Device {
+    if (!ev.devpath.startsWith('/')) throw new Error(`uevent DEVPATH '${ev.devpath}': expected a path starting with '/'`);
+    return new Device(root, ev.devpath, ev.properties);
+  }
+
+  get syspath(): string {
+    return path.join(this.root, this.devpath);
+  }
+
+  /** The `uevent` file's KEY=VALUE lines (or the event's), as the kernel wrote them: DEVNAME is relative to /dev. */
+  get properties(): ReadonlyMap<string, string> {
+    if (!this.uevent) {
+      this.uevent = new Map();
+      const text = this.read('uevent') ?? '';
+      for (const line of text.split('\n')) {
+        const eq = line.indexOf('=');
+        if (eq > 0) this.uevent.set(line.slice(0, eq), line.slice(eq + 1));
+      }
+    }
+    return this.uevent;
+  }
+
+  /** The `subsystem` link's name; without one, what sd_device_get_subsystem derives from where the path is. */
+  get subsystem(): string | undefined {
+    const s = this.properties.get('SUBSYSTEM') ?? this.linkName('subsystem');
+    if (s !== undefined) return s;
+    if (this.devpath.startsWith('/module/')) return 'module';
+    if (this.devpath.includes('/drivers/') || this.devpath.endsWith('/drivers')) return 'drivers';
+    if (this.devpath.startsWith('/class/') || this.devpath.startsWith('/bus/')) return 'subsystem';
+    return undefined;
+  }
+
+  get devtype(): string | undefined {
+    return this.properties.get('DEVTYPE');
+  }
+
+  get driver(): string | undefined {
+    return this.properties.get('DRIVER') ?? this.linkName('driver');
+  }
+
+  /** The last devpath component, with the kernel's '!' for '/' turned back (block/cciss!c0d0 → cciss/c0d0). */
+  get sysname(): string {
+    return path.basename(this.devpath).replaceAll('!', '/');
+  }
+
+  /** The sysname's trailing digits (sda1 → 1); none for a name that is all digits, as sd-device does. */
+  get sysnum(): string | undefined {
+    const m = /\d+$/.exec(this.sysname);
+    return m && m[0].length < this.sysname.length ? m[0] : undefined;
+  }
+
+  /** MAJOR/MINOR of the uevent, else the `dev` attribute ("1:3"). */
+  get devnum(): Devnum | undefined {
+    const major = this.properties.get('MAJOR');
+    const minor = this.properties.get('MINOR');
+    if (major !== undefined && minor !== undefined) return { major: Number(major), minor: Number(minor) };
+    const m = /^(\d+):(\d+)$/.exec(this.attr('dev') ?? '');
+    return m ? { major: Number(m[1]), minor: Number(m[2]) } : undefined;
+  }
+
+  /** `/dev/` + DEVNAME. */
+  get devname(): string | undefined {
+    const name = this.properties.get('DEVNAME');
+    if (name === undefined) return undefined;
+    return name.startsWith('/dev/') ? name : `/dev/${name}`;
+  }
+
+  get ifindex(): number | undefined {
+    const v = this.properties.get('IFINDEX');
+    return v !== undefined && /^\d+$/.test(v) && Number(v) > 0 ? Number(v) : undefined;
+  }
+
+  /**
+   * A sysfs attribute (a file relative to the device, `queue/rotational` allowed) with its trailing newlines dropped,
+   * as udev reads it; `driver`/`subsystem`/`module` links give the target's name. Unreadable → undefined. Cached, as
+   * sd-device caches, so one event sees one value.
+   */
+  attr(name: string): string | undefined {
+    if (this.attrs.has(name)) return this.attrs.get(name);
+    const v = LINK_ATTRS.has(name) ? this.linkName(name) : this.read(name)?.replace(/[\n\r]+$/, '');
+    this.attrs.set(name, v);
+    return v;
+  }
+
+  /** The nearest ancestor directory that is a device (has a `uevent` file), as sd_device_get_parent walks. */
+  parent(): Device | undefined {
+    let dir = path.dirname(this.devpath);
+    while (dir !== '/' && dir !== '.') {
+      if (fs.existsSync(path.join(this.root, dir, 'uevent'))) return new Device(this.root, dir, undefined);
+      dir = path.dirname(dir);
+    }
+    return undefined;
+  }
+
+  /** The device, then each parent up to the top: what KERNELS/SUBSYSTEMS/DRIVERS/ATTRS try in turn. */
+  *chain(): Generator<Device> {
+    for (let d: Device | undefined = this; d; d = d.parent()) yield d;
+  }
+
+  private read(name: string): string | undefined {
+    try {
+      return fs.readFileSync(path.join(this.syspath, name), 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+
+  private linkName(name: string): string | undefined {
+    try {
+      return path.basename(fs.readlinkSync(path.join(this.syspath, name)));
+    } catch {
+      return undefined;
+    }
+  }
+}
