@@ -1,7 +1,22 @@
 // Kernel uevents from the NETLINK_KOBJECT_UEVENT socket, as udevd receives them: `ACTION@DEVPATH\0KEY=VALUE\0...`
 // datagrams from the kernel (netlink pid 0) only, with a receive buffer big enough for a burst of thousands. When the
 // buffer overflows anyway (ENOBUFS), `onOverflow` runs: the caller then rescans /sys, as udev does.
-import { closeFd, lastErrno, libcFunction, pollReadable, setSockOpt, SO_RCVBUF, SO_RCVBUFFORCE, SOL_SOCKET, SysError, type PollWatch } from '../reconciler/sys.js';
+import { constants } from 'node:os';
+import {
+  bindSocket,
+  closeFd,
+  lastErrno,
+  libcFunction,
+  openSocket,
+  pollReadable,
+  setSockOpt,
+  SO_RCVBUF,
+  SO_RCVBUFFORCE,
+  SOCK_NONBLOCK,
+  SOL_SOCKET,
+  SysError,
+  type PollWatch,
+} from '../reconciler/sys.js';
 
 export interface Uevent {
   action: string;
@@ -12,31 +27,17 @@ export interface Uevent {
 
 const AF_NETLINK = 16;
 const SOCK_DGRAM = 2;
-const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
 const NETLINK_KOBJECT_UEVENT = 15;
 /** The kernel's multicast group of uevents (udevd's own re-broadcasts go to group 2). */
 const KERNEL_GROUP = 1;
-const EAGAIN = 11;
-const EINTR = 4;
-const ENOBUFS = 105;
+const { EAGAIN, EINTR, ENOBUFS } = constants.errno;
 /** udevd asks for 128 MiB; SO_RCVBUFFORCE (root) passes net.core.rmem_max. */
 const RCVBUF = 128 * 1024 * 1024;
 /** The largest uevent the kernel sends (UEVENT_BUFFER_SIZE) plus its header. */
 const MAX_MESSAGE = 8192;
 
-interface Calls {
-  socket: (domain: number, type: number, protocol: number) => number;
-  bind: (fd: number, addr: Buffer, len: number) => number;
-  recvfrom: (fd: number, buf: Buffer, len: number, flags: number, from: Buffer, fromLen: number[]) => number;
-}
-let calls: Calls | undefined;
-const libc = (): Calls =>
-  (calls ??= {
-    socket: libcFunction('int socket(int, int, int)'),
-    bind: libcFunction('int bind(int, const void *, uint32_t)'),
-    recvfrom: libcFunction('long recvfrom(int, _Out_ void *, size_t, int, _Out_ void *, _Inout_ uint32_t *)'),
-  });
+type Recvfrom = (fd: number, buf: Buffer, len: number, flags: number, from: Buffer, fromLen: number[]) => number;
+let recvfrom: Recvfrom | undefined;
 
 /** struct sockaddr_nl: family, pad, pid (0: let the kernel pick), groups. */
 function sockaddrNl(groups: number): Buffer {
@@ -73,17 +74,15 @@ export class UeventListener {
     private readonly onEvent: (e: Uevent) => void,
     private readonly onOverflow: () => void = () => {},
   ) {
-    const c = libc();
-    const fd = c.socket(AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
-    if (fd < 0) throw new SysError('socket(AF_NETLINK, NETLINK_KOBJECT_UEVENT)', lastErrno());
+    recvfrom ??= libcFunction<Recvfrom>('long recvfrom(int, _Out_ void *, size_t, int, _Out_ void *, _Inout_ uint32_t *)');
+    const fd = openSocket(AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT, 'socket(AF_NETLINK, NETLINK_KOBJECT_UEVENT)');
     try {
       try {
         setSockOpt(fd, SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF);
       } catch {
         setSockOpt(fd, SOL_SOCKET, SO_RCVBUF, RCVBUF); // not root: as much as net.core.rmem_max allows
       }
-      const addr = sockaddrNl(KERNEL_GROUP);
-      if (c.bind(fd, addr, addr.length) !== 0) throw new SysError('bind(AF_NETLINK)', lastErrno());
+      bindSocket(fd, sockaddrNl(KERNEL_GROUP), 'AF_NETLINK');
     } catch (err) {
       closeFd(fd);
       throw err;
@@ -93,9 +92,8 @@ export class UeventListener {
   }
 
   private drain(): void {
-    const c = libc();
     for (;;) {
-      const n = c.recvfrom(this.fd, this.buf, this.buf.length, 0, this.from, [this.from.length]);
+      const n = recvfrom!(this.fd, this.buf, this.buf.length, 0, this.from, [this.from.length]);
       if (n < 0) {
         const errno = lastErrno();
         if (errno === EINTR) continue;

@@ -5,8 +5,8 @@ import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:
 import net from 'node:net';
 import { statePaths } from '../reconciler/paths.js';
 import { bindNotifySocket } from '../reconciler/notify.js';
-import { bindUnix, closeFd } from '../reconciler/sys.js';
-import { listen, unixStreamSocket } from './sys.js';
+import { bindUnix, closeFd, listen } from '../reconciler/sys.js';
+import { unixStreamSocket } from './sys.js';
 
 export interface InitSockets {
   control: number;

@@ -1,11 +1,9 @@
-// The system calls init needs beyond reconciler/sys.ts: fd hygiene at start, a listening stream socket, and the
-// end of a host's life (sync, reboot). Declared through the one koffi binding of reconciler/sys.ts.
-import { SysError, lastErrno, libcFunction } from '../reconciler/sys.js';
+// The system calls init needs beyond reconciler/sys.ts: fd hygiene at start, a stream socket, and the end of a
+// host's life (sync, reboot). Declared through the one koffi binding of reconciler/sys.ts.
+import { AF_UNIX, SysError, lastErrno, libcFunction, openSocket } from '../reconciler/sys.js';
 
 interface Calls {
   closeRange: (first: number, last: number, flags: number) => number;
-  socket: (domain: number, type: number, protocol: number) => number;
-  listen: (fd: number, backlog: number) => number;
   sync: () => void;
   reboot: (cmd: number) => number;
 }
@@ -14,8 +12,6 @@ let calls: Calls | undefined;
 function sys(): Calls {
   calls ??= {
     closeRange: libcFunction('int close_range(unsigned int, unsigned int, int)'),
-    socket: libcFunction('int socket(int, int, int)'),
-    listen: libcFunction('int listen(int, int)'),
     sync: libcFunction('void sync(void)'),
     reboot: libcFunction('int reboot(int)'),
   };
@@ -33,19 +29,11 @@ export function cloexecFrom3(): void {
   if (sys().closeRange(3, 0xffffffff, CLOSE_RANGE_CLOEXEC) !== 0) fail('close_range');
 }
 
-const AF_UNIX = 1;
 const SOCK_STREAM = 1;
-const SOCK_CLOEXEC = 0o2000000;
 
 /** A blocking AF_UNIX stream socket; blocking suits the core, which takes it over as its listener. */
 export function unixStreamSocket(): number {
-  const fd = sys().socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) fail('socket(AF_UNIX, SOCK_STREAM)');
-  return fd;
-}
-
-export function listen(fd: number, backlog: number): void {
-  if (sys().listen(fd, backlog) !== 0) fail('listen');
+  return openSocket(AF_UNIX, SOCK_STREAM, 0, 'socket(AF_UNIX, SOCK_STREAM)');
 }
 
 export function sync(): void {

@@ -1,16 +1,30 @@
 // Listening sockets for socket units: the address families, types and options of systemd.socket(5), bound through
 // koffi because Node's net and dgram never hand out a raw fd a child can inherit.
 import { chmodSync, chownSync, constants as fsc, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
+import { constants } from 'node:os';
 import path from 'node:path';
 import type { ListenAddress } from '../specs/listen.js';
-import { closeFd, lastErrno, libcFunction, mkfifo, peerCred, SysError, setSockOpt, sockaddrUn, SOL_SOCKET } from './sys.js';
+import {
+  AF_UNIX,
+  bindSocket,
+  closeFd,
+  lastErrno,
+  libcFunction,
+  listen,
+  mkfifo,
+  openSocket,
+  peerCred,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+  SysError,
+  setSockOpt,
+  sockaddrUn,
+  SOL_SOCKET,
+} from './sys.js';
 
 export type SocketKind = 'stream' | 'datagram' | 'seqpacket';
 
 interface Net {
-  socket: (domain: number, type: number, protocol: number) => number;
-  bind: (fd: number, addr: Buffer, len: number) => number;
-  listen: (fd: number, backlog: number) => number;
   accept4: (fd: number, addr: Buffer, len: number[], flags: number) => number;
   getsockname: (fd: number, addr: Buffer, len: number[]) => number;
   getpeername: (fd: number, addr: Buffer, len: number[]) => number;
@@ -18,30 +32,20 @@ interface Net {
 let net: Net | undefined;
 function calls(): Net {
   return (net ??= {
-    socket: libcFunction('int socket(int, int, int)'),
-    bind: libcFunction('int bind(int, const void *, uint32_t)'),
-    listen: libcFunction('int listen(int, int)'),
     accept4: libcFunction('int accept4(int, _Out_ void *, _Inout_ uint32_t *, int)'),
     getsockname: libcFunction('int getsockname(int, _Out_ void *, _Inout_ uint32_t *)'),
     getpeername: libcFunction('int getpeername(int, _Out_ void *, _Inout_ uint32_t *)'),
   });
 }
 
-const AF_UNIX = 1;
 const AF_INET = 2;
 const AF_INET6 = 10;
 const TYPES: Record<SocketKind, number> = { stream: 1, datagram: 2, seqpacket: 5 };
-const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
 const SO_REUSEADDR = 2;
 const SO_REUSEPORT = 15;
 const IPPROTO_IPV6 = 41;
 const IPV6_V6ONLY = 26;
-const EAFNOSUPPORT = 97;
-
-function fail(call: string, detail: string): never {
-  throw new SysError(call, lastErrno(), detail);
-}
+const { EAFNOSUPPORT, EAGAIN, EINTR, ECONNABORTED } = constants.errno;
 
 export interface ListenOptions {
   backlog: number;
@@ -70,11 +74,9 @@ export function listenSocket(address: ListenAddress, kind: SocketKind, o: Listen
 }
 
 function bound(a: Exclude<ListenAddress, { family: 'any' }>, kind: SocketKind, o: ListenOptions, dual: boolean): number {
-  const c = calls();
   const domain = a.family === 'unix' ? AF_UNIX : a.family === 'inet' ? AF_INET : AF_INET6;
   const shown = a.family === 'unix' ? a.path : a.family === 'inet' ? `${a.host}:${a.port}` : `[${a.host}]:${a.port}`;
-  const fd = c.socket(domain, TYPES[kind] | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) fail('socket', shown);
+  const fd = openSocket(domain, TYPES[kind] | SOCK_NONBLOCK, 0, 'socket', shown);
   try {
     if (a.family !== 'unix') {
       setSockOpt(fd, SOL_SOCKET, SO_REUSEADDR, 1);
@@ -83,9 +85,9 @@ function bound(a: Exclude<ListenAddress, { family: 'any' }>, kind: SocketKind, o
     if (o.reusePort) setSockOpt(fd, SOL_SOCKET, SO_REUSEPORT, 1);
     const addr = a.family === 'unix' ? sockaddrUn(a.path) : a.family === 'inet' ? sockaddrIn(a.host, a.port) : sockaddrIn6(a.host, a.port);
     if (a.family === 'unix' && !a.path.startsWith('@')) prepareFile(a.path, o.directoryMode);
-    if (c.bind(fd, addr, addr.length) !== 0) fail('bind', shown);
+    bindSocket(fd, addr, shown);
     if (a.family === 'unix' && !a.path.startsWith('@')) ownFile(a.path, o);
-    if (kind !== 'datagram' && c.listen(fd, o.backlog) !== 0) fail('listen', shown);
+    if (kind !== 'datagram') listen(fd, o.backlog, shown);
     return fd;
   } catch (err) {
     closeFd(fd);
@@ -138,7 +140,7 @@ export function acceptConnection(listener: number): Accepted | null {
   const fd = c.accept4(listener, Buffer.alloc(128), [128], SOCK_CLOEXEC);
   if (fd < 0) {
     const errno = lastErrno();
-    if (errno === 11 /* EAGAIN */ || errno === 4 /* EINTR */ || errno === 103 /* ECONNABORTED */) return null;
+    if (errno === EAGAIN || errno === EINTR || errno === ECONNABORTED) return null;
     throw new SysError('accept4', errno);
   }
   try {
@@ -157,7 +159,7 @@ export function acceptConnection(listener: number): Accepted | null {
 
 function endpoint(fd: number, call: Net['getsockname']): { family: number; host: string; port: number; text: string } {
   const buf = Buffer.alloc(128);
-  if (call(fd, buf, [128]) !== 0) fail('getsockname', String(fd));
+  if (call(fd, buf, [128]) !== 0) throw new SysError('getsockname', lastErrno(), String(fd));
   const family = buf.readUInt16LE(0);
   const port = buf.readUInt16BE(2);
   if (family === AF_INET) {
@@ -165,23 +167,15 @@ function endpoint(fd: number, call: Net['getsockname']): { family: number; host:
     return { family, host, port, text: `${host}:${port}` };
   }
   if (family === AF_INET6) {
+    // The URL parser writes an IPv6 address in its shortest form (RFC 5952), as inet_ntop does.
     const words = Array.from({ length: 8 }, (_, i) => buf.readUInt16BE(8 + 2 * i).toString(16));
-    const host = compress6(words);
+    const host = new URL(`http://[${words.join(':')}]`).hostname.slice(1, -1);
     // A v4-mapped peer of a dual-stack socket reads as IPv4, as systemd shows it.
     const v4 = /^::ffff:([0-9a-f]+):([0-9a-f]+)$/.exec(host);
     const shown = v4 ? [...buf.subarray(20, 24)].join('.') : host;
     return { family, host: shown, port, text: v4 ? `${shown}:${port}` : `[${shown}]:${port}` };
   }
   return { family, host: '', port: 0, text: '' };
-}
-
-function compress6(words: string[]): string {
-  const full = words.join(':');
-  // The longest run of zero groups becomes "::".
-  const runs = [...full.matchAll(/(?:^|:)0(?::0)+(?::|$)/g)];
-  if (!runs.length) return full;
-  const longest = runs.reduce((a, b) => (b[0].length > a[0].length ? b : a));
-  return `${full.slice(0, longest.index)}::${full.slice(longest.index! + longest[0].length)}`;
 }
 
 function sockaddrIn(host: string, port: number): Buffer {

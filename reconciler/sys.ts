@@ -43,6 +43,7 @@ interface Libc {
   waitpid: (pid: number, status: Buffer, options: number) => number;
   socket: (domain: number, type: number, protocol: number) => number;
   bind: (fd: number, addr: Buffer, len: number) => number;
+  listen: (fd: number, backlog: number) => number;
   setsockopt: (fd: number, level: number, name: number, value: Buffer, len: number) => number;
   getsockopt: (fd: number, level: number, name: number, value: Buffer, len: number[]) => number;
   recvmsg: (fd: number, msg: bigint, flags: number) => number;
@@ -104,6 +105,7 @@ function sys(): Libc {
     waitpid: c.func('int waitpid(int, void *, int)'),
     socket: c.func('int socket(int, int, int)'),
     bind: c.func('int bind(int, const void *, uint32_t)'),
+    listen: c.func('int listen(int, int)'),
     setsockopt: c.func('int setsockopt(int, int, int, const void *, uint32_t)'),
     getsockopt: c.func('int getsockopt(int, int, int, _Out_ void *, _Inout_ uint32_t *)'),
     recvmsg: c.func('long recvmsg(int, void *, int)'),
@@ -357,12 +359,13 @@ export function posixSpawnAsync(req: SpawnRequest, done: (err: Error | null, pid
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// AF_UNIX datagram sockets (sd_notify). Node's dgram module has no AF_UNIX.
+// Sockets Node cannot make or hand over as fds: AF_UNIX datagrams (sd_notify), init's listening sockets, socket
+// units' sockets (net.ts), netlink (devmaster/uevents.ts).
 
-const AF_UNIX = 1;
+export const AF_UNIX = 1;
 const SOCK_DGRAM = 2;
-const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
+export const SOCK_NONBLOCK = 0o4000;
+export const SOCK_CLOEXEC = 0o2000000;
 export const SOL_SOCKET = 1;
 export const SO_RCVBUF = 8;
 export const SO_PASSCRED = 16;
@@ -375,10 +378,23 @@ const MSG_NOSIGNAL = 0x4000;
 const MSG_CMSG_CLOEXEC = 0x40000000;
 const SUN_PATH_MAX = 108;
 
-export function unixDgramSocket(nonBlocking: boolean): number {
-  const fd = sys().socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | (nonBlocking ? SOCK_NONBLOCK : 0), 0);
-  if (fd < 0) fail('socket(AF_UNIX, SOCK_DGRAM)');
+/** socket(2), always close-on-exec; a failure is a SysError of `syscall` (and `detail`). */
+export function openSocket(domain: number, type: number, protocol: number, syscall: string, detail = ''): number {
+  const fd = sys().socket(domain, type | SOCK_CLOEXEC, protocol);
+  if (fd < 0) fail(syscall, detail);
   return fd;
+}
+
+export function bindSocket(fd: number, addr: Buffer, detail: string): void {
+  if (sys().bind(fd, addr, addr.length) !== 0) fail('bind', detail);
+}
+
+export function listen(fd: number, backlog: number, detail = ''): void {
+  if (sys().listen(fd, backlog) !== 0) fail('listen', detail);
+}
+
+export function unixDgramSocket(nonBlocking: boolean): number {
+  return openSocket(AF_UNIX, SOCK_DGRAM | (nonBlocking ? SOCK_NONBLOCK : 0), 0, 'socket(AF_UNIX, SOCK_DGRAM)');
 }
 
 /** struct sockaddr_un; a leading '@' names the abstract namespace, as NOTIFY_SOCKET writes it. */
@@ -394,8 +410,7 @@ export function sockaddrUn(path: string): Buffer {
 }
 
 export function bindUnix(fd: number, path: string): void {
-  const addr = sockaddrUn(path);
-  if (sys().bind(fd, addr, addr.length) !== 0) fail('bind', path);
+  bindSocket(fd, sockaddrUn(path), path);
 }
 
 const SO_PEERCRED = 17;

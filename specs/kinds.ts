@@ -83,6 +83,22 @@ function every<T>(
   return ok ? out : undefined;
 }
 
+/** A string or an array of strings, each through `parse`; what it throws as `Err` is reported for that item. */
+function eachParsed<T>(raw: unknown, check: Check, parse: (text: string) => T, Err: new (...args: never[]) => Error, hint?: string): T[] | undefined {
+  return every(
+    listOf(raw, check),
+    (x, bad) => {
+      try {
+        return parse(x);
+      } catch (e) {
+        if (!(e instanceof Err)) throw e;
+        return bad(e.message, hint);
+      }
+    },
+    check.bad,
+  );
+}
+
 const unitChars = /^[A-Za-z0-9:_.\\@-]+$/;
 /** The NAME of `[service.NAME]`. */
 export const unitBasePattern = unitChars.source;
@@ -398,18 +414,7 @@ export const kinds: Record<KeyKind, Kind> = {
     expect: () => 'a calendar expression such as "daily" or "Mon..Fri *-*-* 02:00", or an array of those',
     schema: () => stringOrStrings,
     normalise: (raw, def, check) =>
-      every(
-        listOf(raw, check),
-        (x, bad) => {
-          try {
-            return formatCalendar(parseCalendar(x, localZone()));
-          } catch (e) {
-            if (!(e instanceof CalendarError)) throw e;
-            return bad(e.message, 'see systemd.time(7); `sysmaster calendar EXPR` checks one');
-          }
-        },
-        check.bad,
-      ),
+      eachParsed(raw, check, (x) => formatCalendar(parseCalendar(x, localZone())), CalendarError, 'see systemd.time(7); `sysmaster calendar EXPR` checks one'),
     toml: asIs,
   },
   timeout: {
@@ -438,18 +443,14 @@ export const kinds: Record<KeyKind, Kind> = {
     expect: () => `${expectListen}, or an array of those`,
     schema: () => stringOrStrings,
     normalise: (raw, def, check) =>
-      every(
-        listOf(raw, check),
-        (x, bad) => {
-          try {
-            parseListen(x);
-            return x.trim();
-          } catch (e) {
-            if (!(e instanceof ListenError)) throw e;
-            return bad(e.message);
-          }
+      eachParsed(
+        raw,
+        check,
+        (x) => {
+          parseListen(x);
+          return x.trim();
         },
-        check.bad,
+        ListenError,
       ),
     toml: asIs,
   },
