@@ -96,7 +96,7 @@ function socketEffects(rt: UnitRuntime): TypeEffects {
     polls.set(
       name,
       (open.get(name) ?? []).map((l) =>
-        pollReadable(l.fd, () => (c.Accept && l.kind === 'stream' ? acceptAll(name, l.fd) : incoming(name))),
+        pollReadable(l.fd, () => (c.Accept ? acceptAll(name, l.fd) : incoming(name))),
       ),
     );
   };

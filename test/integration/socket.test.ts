@@ -1,6 +1,7 @@
 // Socket activation with real clients: the service starts on the first connection and inherits the listening fds
 // (LISTEN_FDS from 3); a client that connects while no core runs is served once a new core has taken over;
 // Accept=yes runs one instance per connection.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -255,4 +256,38 @@ Wants = "app.socket"
     'sctl status lists the addresses as systemctl does',
   );
   t.match(status.join('\n'), /Triggers: app\.service/);
+});
+
+const python = ['/usr/bin/python3', '/bin/python3'].find((p) => fs.existsSync(p));
+
+t.test('Accept=yes on a sequential-packet socket: each connection gets an instance', { skip: !python && 'no python3 to speak SOCK_SEQPACKET' }, async (t) => {
+  const dir = scratch();
+  const name = `sm-seq-${process.pid}`;
+  // Node cannot read a SOCK_SEQPACKET fd: the instance and the client are python3.
+  fs.writeFileSync(path.join(dir, 'instance.py'), "import os\nmsg = os.read(3, 100)\nos.write(3, b'echo ' + msg)\n");
+  const spec = writeSpec(
+    dir,
+    `[socket.seq]
+ListenSequentialPacket = "@${name}"
+Accept = true
+
+[service."seq@"]
+ExecStart = ["${python}", "${path.join(dir, 'instance.py')}"]
+`,
+  );
+  await manager(t, dir, spec);
+  const client = `import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.settimeout(20)
+s.connect('\\0${name}')
+s.send(sys.argv[1].encode())
+print(s.recv(100).decode())
+`;
+  const ask1 = (word: string) => new Promise<string>((resolve) => {
+    const c = spawn(python!, ['-c', client, word]);
+    let out = '';
+    c.stdout.on('data', (d) => (out += d));
+    c.on('close', () => resolve(out.trim()));
+  });
+  t.same(await Promise.all([ask1('one'), ask1('two')]), ['echo one', 'echo two']);
 });
