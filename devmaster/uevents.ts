@@ -1,50 +1,12 @@
-// Kernel uevents from the NETLINK_KOBJECT_UEVENT socket, as udevd receives them: `ACTION@DEVPATH\0KEY=VALUE\0...`
-// datagrams from the kernel (netlink pid 0) only, with a receive buffer big enough for a burst of thousands. When the
-// buffer overflows anyway (ENOBUFS), `onOverflow` runs: the caller then rescans /sys, as udev does.
-import { constants } from 'node:os';
-import {
-  bindSocket,
-  closeFd,
-  lastErrno,
-  libcFunction,
-  openSocket,
-  pollReadable,
-  setSockOpt,
-  SO_RCVBUF,
-  SO_RCVBUFFORCE,
-  SOCK_NONBLOCK,
-  SOL_SOCKET,
-  SysError,
-  type PollWatch,
-} from '../reconciler/sys.js';
+// Kernel uevents, as udevd receives them: `ACTION@DEVPATH\0KEY=VALUE\0...` datagrams on netlink group 1 from the
+// kernel (netlink pid 0) only. On overflow (netlink.ts) the caller rescans /sys, as udev does.
+import { KERNEL_GROUP, NetlinkListener } from './netlink.js';
 
 export interface Uevent {
   action: string;
   devpath: string;
   /** Every KEY=VALUE of the message (ACTION, DEVPATH, SUBSYSTEM, SEQNUM, ...). */
   properties: Record<string, string>;
-}
-
-const AF_NETLINK = 16;
-const SOCK_DGRAM = 2;
-const NETLINK_KOBJECT_UEVENT = 15;
-/** The kernel's multicast group of uevents (udevd's own re-broadcasts go to group 2). */
-const KERNEL_GROUP = 1;
-const { EAGAIN, EINTR, ENOBUFS } = constants.errno;
-/** udevd asks for 128 MiB; SO_RCVBUFFORCE (root) passes net.core.rmem_max. */
-const RCVBUF = 128 * 1024 * 1024;
-/** The largest uevent the kernel sends (UEVENT_BUFFER_SIZE) plus its header. */
-const MAX_MESSAGE = 8192;
-
-type Recvfrom = (fd: number, buf: Buffer, len: number, flags: number, from: Buffer, fromLen: number[]) => number;
-let recvfrom: Recvfrom | undefined;
-
-/** struct sockaddr_nl: family, pad, pid (0: let the kernel pick), groups. */
-function sockaddrNl(groups: number): Buffer {
-  const b = Buffer.alloc(12);
-  b.writeUInt16LE(AF_NETLINK, 0);
-  b.writeUInt32LE(groups, 8);
-  return b;
 }
 
 /** `ACTION@DEVPATH\0KEY=VALUE\0...` → the event; null for anything else (libudev's own messages start "libudev"). */
@@ -62,58 +24,24 @@ export function parseUevent(message: Buffer): Uevent | null {
   return { action: header[1], devpath: header[2], properties };
 }
 
+/** The kernel's uevents; messages from anyone else (they may be forged) are dropped and counted. */
 export class UeventListener {
-  readonly fd: number;
-  private readonly watch: PollWatch;
-  private readonly buf = Buffer.alloc(MAX_MESSAGE);
-  private readonly from = Buffer.alloc(12);
-  /** Messages that were not uevents from the kernel (another process's, or malformed): dropped, counted. */
+  private readonly socket: NetlinkListener;
   dropped = 0;
 
-  constructor(
-    private readonly onEvent: (e: Uevent) => void,
-    private readonly onOverflow: () => void = () => {},
-  ) {
-    recvfrom ??= libcFunction<Recvfrom>('long recvfrom(int, _Out_ void *, size_t, int, _Out_ void *, _Inout_ uint32_t *)');
-    const fd = openSocket(AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT, 'socket(AF_NETLINK, NETLINK_KOBJECT_UEVENT)');
-    try {
-      try {
-        setSockOpt(fd, SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF);
-      } catch {
-        setSockOpt(fd, SOL_SOCKET, SO_RCVBUF, RCVBUF); // not root: as much as net.core.rmem_max allows
-      }
-      bindSocket(fd, sockaddrNl(KERNEL_GROUP), 'AF_NETLINK');
-    } catch (err) {
-      closeFd(fd);
-      throw err;
-    }
-    this.fd = fd;
-    this.watch = pollReadable(fd, () => this.drain());
-  }
-
-  private drain(): void {
-    for (;;) {
-      const n = recvfrom!(this.fd, this.buf, this.buf.length, 0, this.from, [this.from.length]);
-      if (n < 0) {
-        const errno = lastErrno();
-        if (errno === EINTR) continue;
-        if (errno === ENOBUFS) {
-          this.onOverflow();
-          continue;
-        }
-        if (errno === EAGAIN) return;
-        throw new SysError('recvfrom(uevent)', errno);
-      }
-      // The sender's netlink pid: 0 is the kernel; anything else may be forged by any process.
-      const sender = this.from.readUInt32LE(4);
-      const e = sender === 0 ? parseUevent(this.buf.subarray(0, n)) : null;
-      if (e) this.onEvent(e);
-      else this.dropped++;
-    }
+  constructor(onEvent: (e: Uevent) => void, onOverflow: () => void = () => {}) {
+    this.socket = new NetlinkListener(
+      KERNEL_GROUP,
+      (message, sender) => {
+        const e = sender === 0 ? parseUevent(message) : null;
+        if (e) onEvent(e);
+        else this.dropped++;
+      },
+      onOverflow,
+    );
   }
 
   close(): void {
-    this.watch.close();
-    closeFd(this.fd);
+    this.socket.close();
   }
 }
