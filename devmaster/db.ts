@@ -95,6 +95,9 @@ export function parseRecord(text: string): DbRecord {
   return r;
 }
 
+/** Where devmaster keeps its database, control socket and queue: DEVMASTER_RUN_DIR, for tests and second instances. */
+export const runDir = (env: NodeJS.ProcessEnv = process.env): string => env.DEVMASTER_RUN_DIR || '/run/devmaster';
+
 export class DeviceDb {
   /** `root` is /run/devmaster outside tests; see exposeToUdevTools for /run/udev. */
   constructor(readonly root = '/run/devmaster') {}

@@ -150,6 +150,56 @@ export class Device {
     for (let d: Device | undefined = this; d; d = d.parent()) yield d;
   }
 
+  /** sd_device_get_parent_with_subsystem_devtype: the nearest ancestor (never the device itself) that matches. */
+  parentWith(subsystem: string, devtype?: string): Device | undefined {
+    for (let d = this.parent(); d; d = d.parent()) {
+      if (d.subsystem === subsystem && (devtype === undefined || d.devtype === devtype)) return d;
+    }
+    return undefined;
+  }
+
+  /** sd_device_new_child: the device at `name` below this one (`physfn`, `of_node`), links followed. */
+  child(name: string): Device | undefined {
+    return Device.find(path.join(this.syspath, name), this.root);
+  }
+
+  /**
+   * sd_device_new_from_syspath without throwing, with sd-device's own test: below /devices a device needs a `uevent`
+   * file, elsewhere (/bus/pci, /firmware/devicetree/...) any directory is one.
+   */
+  static find(syspath: string, root = '/sys'): Device | undefined {
+    try {
+      const real = fs.realpathSync(syspath);
+      const top = fs.realpathSync(root);
+      const rel = path.relative(top, real);
+      if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
+      const ok = rel.startsWith('devices/') ? fs.existsSync(path.join(real, 'uevent')) : fs.statSync(real).isDirectory();
+      return ok ? new Device(top, `/${rel}`) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * sd_device_new_from_subsystem_sysname: /sys/bus/S/devices/NAME, /sys/class/S/NAME, then /sys/firmware/S/NAME
+   * (and the "subsystem", "module" and "drivers" pseudo-subsystems). The first path that exists decides.
+   */
+  static fromSubsystemSysname(subsystem: string, sysname: string, root = '/sys'): Device | undefined {
+    const bad = (p: string) => p === '' || p.split('/').some((c) => c === '.' || c === '..');
+    if (bad(subsystem) || bad(sysname)) return undefined;
+    const name = sysname.replaceAll('/', '!');
+    const tries: string[] = [];
+    if (subsystem === 'subsystem') tries.push(`bus/${name}`, `class/${name}`);
+    else if (subsystem === 'module') tries.push(`module/${name}`);
+    else if (subsystem === 'drivers') {
+      const m = /^([^:]*):(.+)$/.exec(name);
+      if (m) tries.push(m[2] === 'drivers' ? `bus/${m[1]}/drivers` : `bus/${m[1]}/drivers/${m[2]}`);
+    }
+    tries.push(`bus/${subsystem}/devices/${name}`, `class/${subsystem}/${name}`, `firmware/${subsystem}/${name}`);
+    const hit = tries.map((p) => path.join(root, p)).find((p) => fs.existsSync(p));
+    return hit === undefined ? undefined : Device.find(hit, root);
+  }
+
   private read(name: string): string | undefined {
     try {
       return fs.readFileSync(path.join(this.syspath, name), 'utf8');
