@@ -27,3 +27,9 @@ export function fail(err: unknown, verb?: string): never {
   }
   process.exit(EXIT.failure);
 }
+
+// A reader that went away (`devctl trigger -v | head`) ends the output, as for any Unix filter: exit quietly.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(EXIT.ok);
+  throw err;
+});

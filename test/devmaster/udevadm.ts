@@ -19,3 +19,11 @@ export function udevadm(): { bin: string; lib: string } | string {
   if (v.status !== 0) return `the unpacked udevadm does not run here: ${(v.stderr || v.error?.message || '').trim()}`;
   return { bin: exe, lib };
 }
+
+/** Debian's udev rules directory, fetched (cached in /tmp), or why it cannot be had. */
+export function debianRules(): string | { skip: string } {
+  const cache = '/tmp/sysmaster-udev';
+  const r = spawnSync('bash', [path.join(root, 'test/specs/debian-units.sh'), cache, 'udev'], { encoding: 'utf8', timeout: 100_000 });
+  if (r.status !== 0) return { skip: `Debian's udev package could not be fetched: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n').pop()}` };
+  return path.join(cache, 'root/lib/udev/rules.d');
+}
