@@ -200,6 +200,43 @@ export class Device {
     return hit === undefined ? undefined : Device.find(hit, root);
   }
 
+  /**
+   * sd_device_new_from_device_id: the device a database or tag file name (db.ts deviceId) stands for, if it is still
+   * there: `b8:0`/`c1:3` through /sys/dev, `n3` the network interface with that ifindex, `+subsystem:sysname`.
+   */
+  static fromDeviceId(id: string, root = '/sys'): Device | undefined {
+    const num = /^([bc])(\d+):(\d+)$/.exec(id);
+    if (num) return Device.find(path.join(root, 'dev', num[1] === 'b' ? 'block' : 'char', `${num[2]}:${num[3]}`), root);
+    const ifindex = /^n(\d+)$/.exec(id);
+    if (ifindex) {
+      let names: string[];
+      try {
+        names = fs.readdirSync(path.join(root, 'class/net'));
+      } catch {
+        return undefined;
+      }
+      // What if_indextoname() answers, read where sd_device_new_from_ifindex checks it.
+      return names.map((n) => Device.find(path.join(root, 'class/net', n), root)).find((d) => d?.ifindex === Number(ifindex[1]));
+    }
+    const sub = /^\+([^:]+):(.+)$/.exec(id);
+    return sub ? Device.fromSubsystemSysname(sub[1], sub[2], root) : undefined;
+  }
+
+  /** sd_device_new_from_devname: the device whose node `/dev/...` is, or a symlink to it resolves to; else undefined. */
+  static fromDevname(devname: string, root = '/sys'): Device | undefined {
+    let st: fs.BigIntStats;
+    try {
+      st = fs.statSync(devname, { bigint: true });
+    } catch {
+      return undefined;
+    }
+    if (!st.isBlockDevice() && !st.isCharacterDevice()) return undefined;
+    // glibc's gnu_dev_major()/gnu_dev_minor() of the 64-bit dev_t.
+    const major = ((st.rdev >> 8n) & 0xfffn) | ((st.rdev >> 32n) & ~0xfffn);
+    const minor = (st.rdev & 0xffn) | ((st.rdev >> 12n) & ~0xffn);
+    return Device.fromDeviceId(`${st.isBlockDevice() ? 'b' : 'c'}${major}:${minor}`, root);
+  }
+
   private read(name: string): string | undefined {
     try {
       return fs.readFileSync(path.join(this.syspath, name), 'utf8');

@@ -146,3 +146,33 @@ t.test('the real /sys: lo and /dev/null', { skip: !fs.existsSync('/sys/class/net
   t.equal(nul.sysname, 'null');
   t.equal(nul.sysnum, undefined);
 });
+
+t.test("lookups the builtins make: a parent by subsystem, a child, a device by subsystem and name", async (t) => {
+  const root = fakeSys();
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+  const sda1 = Device.fromSyspath(path.join(root, 'class/block/sda1'), root);
+  t.equal(sda1.parentWith('block')?.sysname, 'sda', 'an ancestor, never the device itself');
+  t.equal(sda1.parentWith('scsi')?.sysname, '0:0:0:0');
+  t.equal(sda1.parentWith('scsi', 'scsi_device')?.sysname, '0:0:0:0', 'with a devtype');
+  t.equal(sda1.parentWith('scsi', 'scsi_host'), undefined);
+  t.equal(sda1.parentWith('pci')?.driver, 'ahci', 'past a parent without a subsystem');
+
+  t.equal(Device.fromSubsystemSysname('block', 'sda1', root)?.devpath, sda1.devpath, '/sys/class/block/sda1');
+  t.equal(Device.fromSubsystemSysname('pci', '0000:00:1f.2', root), undefined, 'no /sys/bus/pci/devices link in this tree');
+  fs.mkdirSync(path.join(root, 'bus/pci/devices'));
+  fs.symlinkSync('../../../devices/pci0000:00/0000:00:1f.2', path.join(root, 'bus/pci/devices/0000:00:1f.2'));
+  t.equal(Device.fromSubsystemSysname('pci', '0000:00:1f.2', root)?.sysname, '0000:00:1f.2', '/sys/bus/pci/devices/NAME');
+  const bus = Device.fromSubsystemSysname('subsystem', 'pci', root);
+  t.equal(bus?.devpath, '/bus/pci', "the pseudo-subsystem 'subsystem': a bus directory, a device without a uevent file");
+  t.equal(bus?.subsystem, 'subsystem');
+  t.equal(Device.fromSubsystemSysname('drivers', 'scsi:sd', root)?.devpath, '/bus/scsi/drivers/sd');
+  t.equal(Device.fromSubsystemSysname('block', '../block/sda', root), undefined, 'a name with .. is refused, as sd-device does');
+  fs.symlinkSync('../../devices/virtual/block/cciss!c0d0', path.join(root, 'class/block/cciss!c0d0'));
+  t.equal(Device.fromSubsystemSysname('block', 'cciss/c0d0', root)?.sysname, 'cciss/c0d0', "'/' in a name is looked up as '!'");
+
+  const pci = sda1.parentWith('pci')!;
+  t.equal(pci.child('ata1')?.sysname, 'ata1');
+  t.equal(pci.child('ata1/host0'), undefined, 'under /devices a directory without uevent is no device');
+  t.equal(pci.child('nope'), undefined);
+  t.equal(Device.find(os.tmpdir(), root), undefined, 'outside the root');
+});
