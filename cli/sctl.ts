@@ -444,6 +444,7 @@ function renderStatus(s: UnitStatus): string {
     lines.push(`    Trigger: ${s.trigger ? `${formatTimestamp(Date.parse(s.trigger), localZone())}; ${relative(Date.parse(s.trigger))}` : 'n/a'}`);
   }
   if (s.triggers?.length) lines.push(`   Triggers: ${s.triggers.join(', ')}`);
+  if (s.sysfs) lines.push(`     Device: ${s.sysfs}`);
   s.listen?.forEach((l, i) => lines.push(`${i ? '           ' : '     Listen: '}${l}`));
   if (s.accepted !== undefined) lines.push(`   Accepted: ${s.accepted}; Connected: ${s.connected}`);
   if (s.mainPid) lines.push(`   Main PID: ${s.mainPid}`);

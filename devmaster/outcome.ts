@@ -12,8 +12,14 @@ export interface RunItem {
 }
 
 export interface Outcome {
-  /** The device's properties after the rules: the event's, the old db's, and every ENV{}=/IMPORT, in order. */
+  /**
+   * The device's properties after the rules, in sd-device's order: the event's, every ENV{}=/IMPORT/builtin, then
+   * USEC_INITIALIZED, DEVLINKS, TAGS, CURRENT_TAGS. On `remove` the old db's come in after the event's (udev reads
+   * the db into the removed device); on other actions they do not (udev's event device is sealed).
+   */
   properties: Map<string, string>;
+  /** The properties the database keeps (its E: lines): those set by rules, imports and builtins, not the kernel's. */
+  dbProperties: Map<string, string>;
   /** NAME= on a network interface: the name to rename it to. Ignored for other devices, as udev 252 does. */
   name?: string;
   /** Symlinks relative to /dev (SYMLINK=), in the order they were added. */
@@ -24,8 +30,13 @@ export interface Outcome {
   owner?: string;
   group?: string;
   mode?: string;
-  /** The tags of this event (TAG=/TAG+=/TAG-=). */
+  /** OWNER=/GROUP= resolved (/etc/passwd, /etc/group); unknown names are dropped with a warning, as udev does. */
+  uid?: number;
+  gid?: number;
+  /** The tags of this event (TAG=/TAG+=/TAG-=): the db's Q: lines. */
   tags: string[];
+  /** Every tag (the db's G: lines): the old db's, kept unless TAG= cleared them, plus this event's. */
+  allTags: string[];
   /** RUN{program} and RUN{builtin} items, run after the event is applied. */
   run: RunItem[];
   /** OPTIONS+="db_persist". */
@@ -34,6 +45,10 @@ export interface Outcome {
   watch?: boolean;
   /** OPTIONS+="static_node=..." seen (only meaningful at rules load, as in udev). */
   staticNodes: string[];
+  /** OPTIONS+="log_level=...": the syslog level (0-7) to log the rest of this event at; undefined after `reset`. */
+  logLevel?: number;
+  /** Every rule line whose keys all matched (its assignments were applied, its GOTO taken), in order. */
+  matched: { file: string; line: number }[];
   /** Problems met while evaluating (an unsupported builtin, a program that failed or timed out). */
   warnings: string[];
 }

@@ -570,7 +570,7 @@ export class Daemon {
         return 'done';
       }
     }
-    if (action === 'stop' && this.idle(u)) return 'done';
+    if (action === 'stop' && (this.idle(u) || u.type.unstoppable?.(u.actor.getSnapshot() as Snapshot<unknown>))) return 'done';
     if (action === 'reload' && u.active !== 'active') return 'failed';
     const type = action === 'start' ? 'START' : action === 'stop' ? 'STOP' : 'RELOAD';
     this.send(u, { type });

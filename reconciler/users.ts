@@ -47,9 +47,6 @@ function findGroup(db: Db, group: string): { name: string; gid: number } {
   throw new UserError('EGROUP', `Group=${group}: no such group in /etc/group`);
 }
 
-/** A group name or number → its gid (devmaster's GROUP=). */
-export const groupId = (group: string): number => findGroup({ passwd: '', group: readFileSync('/etc/group', 'utf8') }, group).gid;
-
 /**
  * Resolve User= (name or number) and, optionally, Group= (overrides the primary group). A null user is the
  * manager's own (Group= alone changes only the group). An unknown user is an error, numeric or not: systemd

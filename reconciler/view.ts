@@ -35,6 +35,8 @@ export interface UnitStatus extends UnitInfo {
   connected?: number;
   /** A timer's next elapse (systemctl status's Trigger:), ISO 8601, or null when none is due. */
   trigger?: string | null;
+  /** A device's /sys path while it is plugged, else null (systemctl status's Device:, show's SysFSPath=). */
+  sysfs?: string | null;
 }
 
 /** A row of `list-timers`, with systemctl's columns: ISO 8601 times, spans in ms. */
@@ -77,6 +79,7 @@ export function unitStatus(d: Daemon, u: Unit, lines: number): UnitStatus {
     logs: d.logs.tail({ units: [u.name] }, lines),
     ...triggersOf(u),
     ...(u.type.name === 'timer' && { trigger: timerInfo(d, u).next }),
+    ...(u.type.name === 'device' && { sysfs: (ctx.sysfs as string | null) ?? null }),
     ...(u.type.name === 'socket' && {
       listen: socketInfo(u).map((l) => `${l.listen} (${l.type})`),
       ...((u.spec.config as SocketConfig).Accept && { accepted: ctx.accepted as number, connected: ctx.connections as number }),
@@ -144,6 +147,7 @@ export function unitProperties(d: Daemon, u: Unit): Record<string, string> {
     FragmentPath: s.file,
     CanReload: u.type.canReload(u.spec.config) ? 'yes' : 'no',
     ConfigHash: u.hash,
+    ...(s.sysfs !== undefined && { SysFSPath: s.sysfs ?? '' }),
   };
   // File modes in octal, as systemctl shows them (SocketMode=0666).
   const modes = new Set(u.type.keys.filter((k) => k.kind === 'mode').map((k) => k.key));

@@ -2,6 +2,7 @@
 // it into specs/schema.json and docs/spec.md, and units/ reads the key lists. Data only: what each kind of value
 // means lives in specs/kinds.ts.
 
+import { deviceKeys } from './keys/device.js';
 import { directoryKeys } from './keys/directories.js';
 import { mountKeys } from './keys/mount.js';
 import { pathKeys } from './keys/path.js';
@@ -58,7 +59,7 @@ export interface KeyDef {
 export const UNIT_ACTIONS = ['none', 'exit', 'exit-force', 'poweroff', 'reboot', 'halt'] as const;
 
 const depNote =
-  'Full unit names (`"db.service"`), a string or an array of strings; every name must be defined in the spec.';
+  'Full unit names (`"db.service"`), a string or an array of strings; every name must be defined in the spec, but a device unit (`"dev-sdb.device"`, docs/device.md).';
 
 export const commonKeys: KeyDef[] = [
   {
@@ -424,4 +425,5 @@ export const unitKeys: Record<string, KeyDef[]> = {
   path: [...commonKeys, ...pathKeys],
   mount: [...commonKeys, ...mountKeys],
   timer: [...commonKeys, ...timerKeys],
+  device: [...commonKeys, ...deviceKeys],
 };

@@ -341,6 +341,7 @@ const derivations: Record<string, (config: Record<string, unknown>, manager: Man
     TriggerLimitBurst: (c) => (c.Accept ? 200 : 20),
     Where: (c, m, name) => unescapePath(baseOf(name)),
     TimeoutSec: (c, m) => m.DefaultTimeoutStartSec,
+    JobRunningTimeoutSec: (c, m) => m.DefaultTimeoutStartSec,
   };
 
 const baseOf = (name: string) => name.slice(0, name.lastIndexOf('.'));
@@ -527,25 +528,50 @@ function cycles(units: Record<string, UnitSpec>, problems: Problems): void {
 }
 
 /**
- * default.target, wanting every unit except templates (`name@.service`) and those only named by OnFailure=,
- * OnSuccess= or a trigger (a socket's Service=, a timer's Unit=: the trigger starts them).
+ * A device unit the spec names (`BindsTo = "dev-sdb.device"`, After=, WantedBy=, ...) without a [device.NAME]
+ * table: made with every default where it is first named, as systemd makes a device unit on demand.
+ */
+function namedDevices(units: Record<string, UnitSpec>, unitKeys: Record<string, KeyDef[]>, manager: ManagerConfig): void {
+  const defs = unitKeys.device;
+  for (const u of Object.values(units)) {
+    const config = u.config as unknown as Record<string, unknown>;
+    for (const def of unitKeys[u.type]) {
+      if (def.kind !== 'units') continue;
+      for (const name of config[def.key] as string[]) {
+        if (!name.endsWith('.device') || units[name]) continue;
+        const defaults = Object.fromEntries(defs.map((d) => [d.key, clone(d.default)]));
+        units[name] = { name, type: 'device', config: defaults as unknown as UnitSpec['config'], keys: {}, where: u.keys[def.key] ?? u.where };
+        derive(units[name], defs, manager);
+      }
+    }
+  }
+}
+
+/**
+ * default.target, wanting every unit except templates (`name@.service`), devices (a start of one waits for it to
+ * appear), and those only named by OnFailure=, OnSuccess=, a trigger (a socket's Service=, a timer's Unit=: the
+ * trigger starts them) or a device (its Wants=, Requires=, BindsTo=, and a WantedBy=/RequiredBy= naming devices
+ * only: the device starts them when it appears).
  */
 function defaultTarget(units: Record<string, UnitSpec>, unitKeys: Record<string, KeyDef[]>, where: Where): UnitSpec {
   const handlers = new Set<string>();
   const pulled = new Set<string>();
+  const device = (name: string) => units[name]?.type === 'device';
   for (const u of Object.values(units)) {
     const c = u.config;
     for (const n of [...c.OnFailure, ...c.OnSuccess]) handlers.add(n);
     for (const def of unitKeys[u.type]) if (def.triggers) handlers.add((c as unknown as Record<string, string>)[def.key]);
-    for (const n of [...c.Requires, ...c.Wants, ...c.BindsTo]) pulled.add(n);
-    if (c.WantedBy.length > 0 || c.RequiredBy.length > 0) pulled.add(u.name);
+    for (const n of [...c.Requires, ...c.Wants, ...c.BindsTo]) (device(u.name) ? handlers : pulled).add(n);
+    const installed = [...c.WantedBy, ...c.RequiredBy];
+    if (installed.some((n) => !device(n))) pulled.add(u.name);
+    else if (installed.length > 0) handlers.add(u.name);
   }
   const config = Object.fromEntries(
     unitKeys.target.map((d) => [d.key, clone(d.default)]),
   ) as unknown as UnitSpec['config'];
   config.Description = 'Default target (synthesised: wants every unit)';
   config.Wants = Object.keys(units)
-    .filter((n) => (!handlers.has(n) || pulled.has(n)) && !isTemplate(n))
+    .filter((n) => !device(n) && (!handlers.has(n) || pulled.has(n)) && !isTemplate(n))
     .sort();
   return { name: 'default.target', type: 'target', config, where, keys: {} };
 }
@@ -720,6 +746,7 @@ function assemble(
     if (problems.list.length === before) reuse.set(id, unit);
   }
 
+  if (unitKeys.device) namedDevices(units, unitKeys, manager);
   if (manager.DefaultTarget === 'default.target' && !units['default.target'] && unitKeys.target) {
     units['default.target'] = defaultTarget(units, unitKeys, { file: sources[0]?.file ?? '', line: 1 });
   }

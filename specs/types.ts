@@ -178,6 +178,10 @@ export interface MountConfig extends UnitCommon {
   TimeoutSec: Duration;
 }
 
+export interface DeviceConfig extends UnitCommon {
+  JobRunningTimeoutSec: Duration;
+}
+
 export type UnitConfig = ServiceConfig | TargetConfig;
 
 export interface UnitSpec<C extends UnitCommon = UnitCommon> {

@@ -1,5 +1,6 @@
 import { commonKeys } from '../specs/keys.js';
 import { mangleUnitName } from '../specs/names.js';
+import { device } from './device.js';
 import { mount } from './mount.js';
 import { path } from './path.js';
 import { service } from './service.js';
@@ -9,7 +10,7 @@ import { timer } from './timer.js';
 import type { UnitType } from './types.js';
 
 /** The unit-type registry: one row per type. Adding a type adds a module and a row here, nothing else. */
-export const unitTypes: Record<string, UnitType> = { service, target, socket, timer, path, mount };
+export const unitTypes: Record<string, UnitType> = { service, target, socket, timer, path, mount, device };
 
 /** Keys of the [Unit] part every type shares; they only shape the dependency graph, so they apply live. */
 export const commonKeyNames: readonly string[] = commonKeys.map((k) => k.key);

@@ -29,4 +29,9 @@ export interface UnitType {
   effects?(runtime: UnitRuntime): TypeEffects;
   /** Whether the manager's exit leaves the unit as it is (a mount it found, made by someone else); absent: never. */
   keepOnExit?(spec: UnitSpec): boolean;
+  /**
+   * Whether a stop job is done at once and leaves the unit as it is (a plugged device: the manager cannot unplug
+   * it, systemd's unit without a stop method); absent: never.
+   */
+  unstoppable?(snapshot: Snapshot<unknown>): boolean;
 }

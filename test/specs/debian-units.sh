@@ -25,7 +25,17 @@ if ((${#missing[@]})); then
     apt-get download "${missing[@]}" 2> >(grep -v '^W: Download is performed unsandboxed' >&2)
   fi
 fi
-rm -rf "$dir/root"
-mkdir -p "$dir/root"
-for p in "${pkgs[@]}"; do dpkg-deb -x "$(compgen -G "${p}_*.deb" | head -1)" "$dir/root"; done
-printf '%s\n' "${pkgs[@]}" >"$dir/root/.packages"
+# Test files run in parallel and call this for the same DIR: a complete root/ is never touched again, and a new one
+# is unpacked beside it and moved into place whole, so no reader sees it half made.
+want=$(printf '%s\n' "${pkgs[@]}")
+[[ -f $dir/root/.packages && $(<"$dir/root/.packages") == "$want" ]] && exit 0
+tmp=$(mktemp -d "$dir/root.XXXXXX")
+chmod 755 "$tmp" # mktemp makes it 0700; services run as other users use what is in it
+for p in "${pkgs[@]}"; do dpkg-deb -x "$(compgen -G "${p}_*.deb" | head -1)" "$tmp"; done
+printf '%s\n' "${pkgs[@]}" >"$tmp/.packages"
+if [[ -f $dir/root/.packages && $(<"$dir/root/.packages") == "$want" ]]; then
+  rm -rf "$tmp"
+else
+  rm -rf "$dir/root"
+  mv -T "$tmp" "$dir/root" 2>/dev/null || rm -rf "$tmp"
+fi
