@@ -42,7 +42,8 @@ export class EventQueue<E extends QueuedEvent> {
     const numbers = new Set<string>();
     const hold = (e: E) => {
       for (const p of [e.devpath, e.devpathOld]) {
-        if (!p) continue;
+        // A devpath already held has its parents in `below`: a burst on one device costs one lookup per event.
+        if (!p || exact.has(p)) continue;
         exact.add(p);
         for (const a of selfAndParents(p)) below.add(a);
       }
