@@ -60,6 +60,7 @@ export class Devmaster {
   private reloadTimer?: NodeJS.Timeout;
   private exiting?: Promise<void>;
   private seq = 0;
+  private scheduled = false;
   private readonly warned = new Set<string>();
   /** The kernel's properties of each device's last event, by device id: what a rescan's `remove` is made of. */
   private readonly known = new Map<string, Record<string, string>>();
@@ -131,7 +132,17 @@ export class Devmaster {
     this.schedule();
   }
 
+  /** Runs once per turn of the event loop however many events arrived or finished in it: a queue scan is O(queue). */
   private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
     for (const job of this.queue.take(this.idle.length)) {
       const worker = this.idle.pop()!;
       const seq = ++this.seq;

@@ -18,6 +18,8 @@ const LINK_ATTRS = new Set(['driver', 'subsystem', 'module']);
 export class Device {
   private readonly attrs = new Map<string, string | undefined>();
   private uevent?: Map<string, string>;
+  /** null: looked for, none. */
+  private parentDevice?: Device | null;
 
   private constructor(
     /** The sysfs mount, `/sys` outside tests. */
@@ -135,14 +137,20 @@ export class Device {
     return v;
   }
 
-  /** The nearest ancestor directory that is a device (has a `uevent` file), as sd_device_get_parent walks. */
+  /**
+   * The nearest ancestor directory that is a device (has a `uevent` file), as sd_device_get_parent walks; found once
+   * and kept, as sd-device keeps it, so one event's rules and builtins share the parents and their attributes.
+   */
   parent(): Device | undefined {
-    let dir = path.dirname(this.devpath);
-    while (dir !== '/' && dir !== '.') {
-      if (fs.existsSync(path.join(this.root, dir, 'uevent'))) return new Device(this.root, dir, undefined);
-      dir = path.dirname(dir);
+    if (this.parentDevice !== undefined) return this.parentDevice ?? undefined;
+    this.parentDevice = null;
+    for (let dir = path.dirname(this.devpath); dir !== '/' && dir !== '.'; dir = path.dirname(dir)) {
+      if (fs.existsSync(path.join(this.root, dir, 'uevent'))) {
+        this.parentDevice = new Device(this.root, dir, undefined);
+        break;
+      }
     }
-    return undefined;
+    return this.parentDevice ?? undefined;
   }
 
   /** The device, then each parent up to the top: what KERNELS/SUBSYSTEMS/DRIVERS/ATTRS try in turn. */

@@ -35,14 +35,15 @@ async function devmaster(t: { teardown(fn: () => unknown): void }, ownRules: (di
   const dir = scratch('dm-');
   fs.mkdirSync(path.join(dir, 'rules'));
   fs.mkdirSync(path.join(dir, 'dev'));
-  fs.writeFileSync(path.join(dir, 'rules', '99-test.rules'), ownRules(dir));
+  // Every devmaster on this machine broadcasts every event: this instance marks its own, and the test hears only those.
+  fs.writeFileSync(path.join(dir, 'rules', '99-test.rules'), `ENV{DEVMASTER_TEST}="${dir}"\n${ownRules(dir)}`);
   const env = {
     DEVMASTER_RUN_DIR: path.join(dir, 'run'),
     DEVMASTER_DEV_DIR: o.realDev ? '/dev' : path.join(dir, 'dev'),
     DEVMASTER_RULES_DIRS: o.debian === false ? path.join(dir, 'rules') : `${path.join(dir, 'rules')}:${rules as string}`,
   };
   const events: Map<string, string>[] = [];
-  const monitor = new MonitorListener((p) => events.push(p));
+  const monitor = new MonitorListener((p) => p.get('DEVMASTER_TEST') === dir && events.push(p));
   const child = spawn(process.execPath, [bin('devmaster')], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (d) => (log += d));

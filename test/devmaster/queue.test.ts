@@ -51,3 +51,43 @@ t.test('move, devnum and ifindex block too; take respects the slots', async (t) 
   t.same(q.take(10), [i1], 'old waits for the move, n2 for n1, i2 for i1');
   t.equal(q.size, 6);
 });
+
+t.test("random bursts: the queue starts exactly what udev's rule allows, step by step", async (t) => {
+  // The rule itself, as udev states it: an event may start when no earlier pending event relates to it.
+  const under = (a: string, b: string) => a === b || b.startsWith(`${a}/`);
+  const paths = (e: QueuedEvent) => [e.devpath, e.devpathOld].filter((p): p is string => !!p);
+  const related = (a: QueuedEvent, b: QueuedEvent) =>
+    paths(a).some((p) => paths(b).some((q) => under(p, q) || under(q, p))) ||
+    (!!a.devnum && a.devnum === b.devnum) ||
+    (!!a.ifindex && a.ifindex === b.ifindex);
+  const devpaths = ['/devices/a', '/devices/a/b', '/devices/a/b/c', '/devices/a2', '/devices/d', '/devices/d/e'];
+  let rng = 42;
+  const rand = (n: number) => ((rng = (rng * 1103515245 + 12345) & 0x7fffffff) % n);
+  let mismatches = 0;
+  for (let round = 0; round < 200; round++) {
+    const q = new EventQueue<QueuedEvent>();
+    const pending: QueuedEvent[] = [];
+    const running = new Set<QueuedEvent>();
+    for (let step = 0; step < 60; step++) {
+      if (rand(3) > 0 || !running.size) {
+        const e = ev(devpaths[rand(devpaths.length)], {
+          ...(rand(8) === 0 ? { devpathOld: devpaths[rand(devpaths.length)] } : {}),
+          ...(rand(4) === 0 ? { devnum: `b7:${rand(3)}` } : {}),
+          ...(rand(4) === 0 ? { ifindex: String(rand(3)) } : {}),
+        });
+        pending.push(e);
+        q.push(e);
+      } else {
+        const done = [...running][rand(running.size)];
+        running.delete(done);
+        pending.splice(pending.indexOf(done), 1);
+        q.done(done);
+      }
+      const allowed = pending.filter((e, i) => !running.has(e) && !pending.slice(0, i).some((x) => related(x, e)));
+      const started = q.take(Infinity);
+      started.forEach((e) => running.add(e));
+      if (JSON.stringify(started) !== JSON.stringify(allowed)) mismatches++;
+    }
+  }
+  t.equal(mismatches, 0, 'the same events, in the same order, at every step of 200 random runs');
+});
