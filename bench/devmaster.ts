@@ -1,7 +1,8 @@
 // `npm run bench:devmaster` (also part of `npm run bench`): devmaster's rules load time and its event throughput with
 // every rules file of Debian's udev package loaded, next to baselines measured in the same run: reading the same
 // files without parsing them, and the same kernel events received by a bare netlink listener that applies no rules.
-// Needs root (network interfaces, netlink broadcast). Size knobs: BENCH_EVENTS (2,000), BENCH_RUNS (5).
+// Needs root (network interfaces, netlink broadcast). Size knobs: BENCH_EVENTS (2,000), BENCH_RUNS (5); devmaster
+// options in BENCH_DEVMASTER_ARGS (`--children-max=2`).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,7 +13,7 @@ import { MonitorListener } from '../devmaster/monitor.js';
 import { loadRules, ruleFiles } from '../devmaster/rulesfiles.js';
 import { UeventListener } from '../devmaster/uevents.js';
 import { stateTmp } from './dirs.js';
-import { median, range, revision, verdict, writeResults } from './stats.js';
+import { median, peakRss, range, revision, verdict, writeResults } from './stats.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const events = Number(process.env.BENCH_EVENTS ?? 2000);
@@ -79,7 +80,7 @@ async function main() {
   const { dir: tmp } = stateTmp();
   const single = interfaces(1);
   const many = interfaces(20);
-  const child = spawn(process.execPath, [path.join(root, 'bin/devmaster.js')], {
+  const child = spawn(process.execPath, [path.join(root, 'bin/devmaster.js'), ...(process.env.BENCH_DEVMASTER_ARGS ?? '').split(' ').filter(Boolean)], {
     env: { ...process.env, DEVMASTER_RUN_DIR: path.join(tmp, 'run'), DEVMASTER_DEV_DIR: path.join(tmp, 'dev'), DEVMASTER_RULES_DIRS: dir },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -105,6 +106,7 @@ async function main() {
       process.stderr.write('.');
     }
     process.stderr.write('\n');
+    const rss = peakRss(child.pid!);
     const rate = (ms: number[]) => Math.round(events / (median(ms) / 1000));
     const table = [
       `## devmaster: every rules file of Debian's udev 252 (${files.length} files, ${ruleCount} rules), ${events} change events, ${runs} runs`,
@@ -118,7 +120,8 @@ async function main() {
       `| ${events} change events on one device, first write → last broadcast (baseline: a bare listener hears the last) | ${range(base1)} | ${range(dm1)} | ${(median(dm1) / median(base1)).toFixed(2)} | < 2,000 ms: ${verdict(median(dm1) < 2000)} |`,
       `| ${events} change events over 20 devices | ${range(baseN)} | ${range(dmN)} | ${(median(dmN) / median(baseN)).toFixed(2)} | < 2,000 ms: ${verdict(median(dmN) < 2000)} |`,
       '',
-      `Throughput: ${rate(dm1)} events/s on one device (processed in order), ${rate(dmN)} events/s over 20 devices (in parallel).`,
+      `Throughput: ${rate(dm1)} events/s on one device (processed in order), ${rate(dmN)} events/s over 20 devices (in parallel). ` +
+        `Peak RSS of devmaster (its worker threads included): ${rss.toFixed(1)} MB.`,
     ].join('\n');
     console.log(table);
     writeResults('devmaster.md', table);
