@@ -11,7 +11,7 @@ import { ruleDirs } from '../devmaster/rulesfiles.js';
 import { Device } from '../devmaster/sysfs.js';
 import { UeventListener } from '../devmaster/uevents.js';
 import { MonitorListener } from '../devmaster/monitor.js';
-import { enumerate } from '../devmaster/enumerate.js';
+import { enumerate, requestEvent } from '../devmaster/enumerate.js';
 import { call } from '../reconciler/client.js';
 import { fail } from './exit.js';
 
@@ -117,16 +117,12 @@ program
       if (o.dryRun) continue;
       const uuid = o.settle ? randomUUID() : undefined;
       if (uuid) pending.add(uuid);
-      try {
-        fs.writeFileSync(path.join(d.syspath, 'uevent'), uuid ? `${o.action} ${uuid}` : o.action);
-      } catch (e) {
-        if (uuid) pending.delete(uuid);
-        const code = (e as NodeJS.ErrnoException).code;
-        // a device that went away meanwhile, or one that takes no synthetic events, is no failure (udevadm skips them)
-        if (code === 'ENOENT' || code === 'ENODEV' || code === 'EINVAL') continue;
-        process.stderr.write(`devctl trigger: ${d.syspath}/uevent: ${(e as Error).message}\n`);
+      const asked = requestEvent(d, o.action, uuid);
+      if (typeof asked === 'string') {
+        process.stderr.write(`devctl trigger: ${asked}\n`);
         failed = true;
       }
+      if (uuid && asked !== true) pending.delete(uuid); // no event will carry it
     }
     if (listener) {
       if (pending.size) await settled;

@@ -10,7 +10,7 @@ import { ControlServer } from '../reconciler/control.js';
 import { bindUnix, closeFd, listen, openSocket, AF_UNIX } from '../reconciler/sys.js';
 import { applyEvent, nodePath } from './apply.js';
 import { DeviceDb, deviceId, exposeToUdevTools } from './db.js';
-import { enumerate } from './enumerate.js';
+import { enumerate, requestEvent } from './enumerate.js';
 import { LinkStacks } from './links.js';
 import { MonitorSender } from './monitor.js';
 import { EventQueue, type QueuedEvent } from './queue.js';
@@ -198,8 +198,9 @@ export class Devmaster {
   }
 
   /**
-   * After lost events: every device in /sys again, `add` for those the database lacks and `change` for the others,
-   * and `remove` for devices processed before that are gone (the db has no devpath, so only those this daemon saw).
+   * After lost events, as `udevadm trigger` would replay them: the kernel is asked for an `add` of every device in
+   * /sys the database lacks and a `change` of every other. Devices gone meanwhile cannot be asked for: a `remove` is
+   * made for those this daemon processed (the database keeps no devpath), numbered as the kernel's latest event.
    */
   rescan(): void {
     const seen = new Set<string>();
@@ -211,12 +212,12 @@ export class Devmaster {
         continue;
       }
       seen.add(id);
-      const action = this.db.read(id) ? 'change' : 'add';
-      const properties = { ...Object.fromEntries(d.properties), ACTION: action, DEVPATH: d.devpath, SUBSYSTEM: d.subsystem ?? '' };
-      this.enqueue({ action, devpath: d.devpath, properties });
+      const asked = requestEvent(d, this.db.read(id) ? 'change' : 'add');
+      if (typeof asked === 'string') this.log(asked);
     }
+    const seqnum = fs.readFileSync('/sys/kernel/uevent_seqnum', 'utf8').trim();
     for (const [id, last] of this.known) {
-      if (!seen.has(id)) this.enqueue({ action: 'remove', devpath: last.DEVPATH, properties: { ...last, ACTION: 'remove' } });
+      if (!seen.has(id)) this.enqueue({ action: 'remove', devpath: last.DEVPATH, properties: { ...last, ACTION: 'remove', SEQNUM: seqnum } });
     }
   }
 

@@ -1,4 +1,5 @@
-// Every device in sysfs, as sd-device's enumerator finds them for `udevadm trigger`: the entries of
+// Every device in sysfs, as sd-device's enumerator finds them for `udevadm trigger`, and the request that makes the
+// kernel send an event for one: the entries of
 // /sys/bus/*/devices and /sys/class/* (and /sys/block on kernels without /sys/class/block), each resolved to its
 // /sys/devices directory once, sorted by path. `subsystems` lists the subsystems themselves (/sys/bus/*,
 // /sys/class/*) and their drivers, as `--type=subsystems` does. Filters are fnmatch patterns, like udevadm's.
@@ -57,4 +58,20 @@ export function enumerate(type: 'devices' | 'subsystems', filter: DeviceFilter =
     if (!seen.has(d.devpath) && keep(d)) seen.set(d.devpath, d);
   }
   return [...seen.values()].sort((a, b) => (a.devpath < b.devpath ? -1 : a.devpath > b.devpath ? 1 : 0));
+}
+
+/**
+ * Asks the kernel for an event of the device by writing ACTION (and a SYNTH_UUID) to its uevent file: true when
+ * asked; false for a device that went away or takes no synthetic events (no failure: udevadm skips them); otherwise
+ * the error.
+ */
+export function requestEvent(d: Device, action: string, uuid?: string): boolean | string {
+  try {
+    fs.writeFileSync(path.join(d.syspath, 'uevent'), uuid ? `${action} ${uuid}` : action);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENODEV' || code === 'EINVAL') return false;
+    return `${d.syspath}/uevent: ${(e as Error).message}`;
+  }
 }

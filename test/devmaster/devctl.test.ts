@@ -1,5 +1,6 @@
 // devctl monitor against real kernel events, in udevadm monitor's format.
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import t from 'tap';
 import { cannotTrigger, LO } from './trigger.js';
@@ -18,9 +19,11 @@ t.test('monitor --kernel --property --subsystem-match net: the event, then its p
   t.equal(out, 'monitor will print the received events for:\nKERNEL - the kernel uevent\n\n');
   // Filtered out: not net.
   fs.writeFileSync('/sys/devices/virtual/mem/null/uevent', 'change');
-  fs.writeFileSync(LO, 'change');
-  await until(/SEQNUM=\d+\n\n/);
-  const event = out.split('\n\n')[1];
+  // Marked with a SYNTH_UUID: other tests on this machine cause net events too, and this one is told apart.
+  const uuid = randomUUID();
+  fs.writeFileSync(LO, `change ${uuid}`);
+  await until(new RegExp(`SYNTH_UUID=${uuid}\n[^]*?\n\n`));
+  const event = out.split('\n\n').find((e) => e.includes(`SYNTH_UUID=${uuid}`)) ?? '';
   t.match(event, /^KERNEL\[\d+\.\d{6}\] change   \/devices\/virtual\/net\/lo \(net\)\nACTION=change\nDEVPATH=\/devices\/virtual\/net\/lo\nSUBSYSTEM=net\n/);
   t.match(event, /\nINTERFACE=lo\n/);
   t.notMatch(out, /mem\/null/, 'the subsystem filter');
