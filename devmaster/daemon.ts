@@ -59,7 +59,9 @@ export class Devmaster {
   private watchers: fs.FSWatcher[] = [];
   private reloadTimer?: NodeJS.Timeout;
   private exiting?: Promise<void>;
+  /** Numbers for events without a SEQNUM, and for the jobs handed to workers. */
   private seq = 0;
+  private jobs = 0;
   private scheduled = false;
   private readonly warned = new Set<string>();
   /** The kernel's properties of each device's last event, by device id: what a rescan's `remove` is made of. */
@@ -103,6 +105,19 @@ export class Devmaster {
         this.log(`a worker died: ${e.message}`);
         reject(e);
       });
+      // A worker that dies later (out of memory, a bug) gives up its event and is replaced, so the queue never stalls.
+      w.on('exit', () => {
+        if (this.exiting) return;
+        this.workers.splice(this.workers.indexOf(w), 1);
+        if (this.idle.includes(w)) this.idle.splice(this.idle.indexOf(w), 1);
+        for (const [id, b] of this.busy) {
+          if (b.worker !== w) continue;
+          this.busy.delete(id);
+          this.log(`${b.job.action} ${b.job.devpath}: its worker died; the event is dropped`);
+          this.complete(b.job);
+        }
+        this.spawnWorker(config, false).catch(() => {});
+      });
       w.on('message', (m: FromWorker) => {
         if (m.type === 'loaded') {
           if (report) {
@@ -133,7 +148,7 @@ export class Devmaster {
     this.schedule();
   }
 
-  /** Runs once per turn of the event loop however many events arrived or finished in it: a queue scan is O(queue). */
+  /** Hands out work once per turn of the event loop, however many events arrived or finished in it. */
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
@@ -146,7 +161,7 @@ export class Devmaster {
   private dispatch(): void {
     for (const job of this.queue.take(this.idle.length)) {
       const worker = this.idle.pop()!;
-      const seq = ++this.seq;
+      const seq = ++this.jobs;
       this.busy.set(seq, { job, worker });
       worker.postMessage({ type: 'event', seq, action: job.action, devpath: job.devpath, properties: job.properties } satisfies ToWorker);
     }
@@ -158,12 +173,7 @@ export class Devmaster {
     this.busy.delete(m.seq);
     this.idle.push(worker);
     const { job } = b;
-    const done = () => {
-      this.queue.done(job);
-      this.processed++;
-      this.schedule();
-      if (this.queue.idle) this.settleWaiters.splice(0).forEach((f) => f());
-    };
+    const done = () => this.complete(job);
     if (m.type === 'failed') {
       this.log(`${job.action} ${job.devpath}: ${m.error}`);
       return done();
@@ -188,6 +198,13 @@ export class Devmaster {
       }
       done();
     });
+  }
+
+  private complete(job: Job): void {
+    this.queue.done(job);
+    this.processed++;
+    this.schedule();
+    if (this.queue.idle) this.settleWaiters.splice(0).forEach((f) => f());
   }
 
   /** Each distinct warning once per run: an unsupported builtin in a common rule would otherwise flood the log. */
