@@ -22,6 +22,10 @@ program.description('Query and drive devmaster, the device manager (udevadm comp
 Examples:
   devctl monitor --kernel --property                 every kernel uevent, with its properties
   devctl monitor -k -s net                           only network interfaces' events
+  devctl monitor --udev --property                   what devmaster broadcast after the rules
+  devctl trigger --action=add --settle               coldplug: every device again, then wait until done
+  devctl trigger -s block -v --dry-run               which devices a trigger would reach
+  devctl settle --timeout=30                         wait for devmaster's queue to empty
   devctl info /sys/class/net/lo                      a device's record
   devctl info --attribute-walk /sys/class/net/lo     what rules can match, up the parents
   devctl test --action=change /sys/class/net/lo      what the rules would do on a change event`,
