@@ -157,7 +157,7 @@ function idle(c: ServiceContext, role: ProcRole): boolean {
 /** Which of our processes an EXIT or SPAWN_FAILED ends; null for pids we do not track. */
 function ended(c: ServiceContext, e: ServiceEvent): Ended | null {
   if (e.type === 'EXIT') {
-    const exit = { pid: e.pid, code: e.code, signal: e.signal, core: e.core };
+    const exit = { pid: e.pid, code: e.code, signal: e.signal, core: e.core, ...(e.oom && { oom: true }) };
     if (e.pid === c.mainPid) return { role: 'main', exit };
     if (e.pid === c.controlPid) return { role: 'control', exit };
   }
@@ -172,6 +172,7 @@ function endResult(c: ServiceContext, end: Ended): UnitResult {
   const main = end.role === 'main';
   const command = main ? (c.mainCommand ?? c.config.ExecStart[0] ?? null) : c.controlCommand;
   if (command?.ignoreFailure) return 'success';
+  if (end.exit.oom) return 'oom-kill';
   const daemon = main ? c.config.Type !== 'oneshot' : c.phase === 'ExecStart';
   return exitResult(end.exit, c.config.SuccessExitStatus, daemon);
 }

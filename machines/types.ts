@@ -56,6 +56,8 @@ export interface ExitInfo {
   /** 'SIGKILL', or null when it exited. */
   signal: string | null;
   core: boolean;
+  /** The kernel's OOM killer killed it: its unit's memory cgroup counted an OOM kill meanwhile. */
+  oom?: boolean;
 }
 
 /** Events that process-owning machines (service) accept on top of CommonEvent. */

@@ -2,6 +2,8 @@
 // carry them on v2 or v1. Pure: which hierarchy holds a controller, and the machine's memory and task ceilings,
 // come in as arguments, so the spec loader can validate with parseLimit and tests can check every write.
 
+import { parseBytes } from '../specs/bytes.js';
+
 export const LIMIT_KEYS = ['MemoryMax', 'MemoryHigh', 'CPUWeight', 'CPUQuota', 'TasksMax', 'IOWeight'] as const;
 export type LimitKey = (typeof LIMIT_KEYS)[number];
 
@@ -32,8 +34,6 @@ export class LimitError extends Error {
   }
 }
 
-const SUFFIX: Record<string, number> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40, P: 2 ** 50, E: 2 ** 60 };
-
 /** "50%", "5‰", "5‱" → permyriad; undefined when not a percentage. */
 function share(s: string): Share | undefined {
   const m = /^(\d+(?:\.\d+)?)(%|‰|‱)$/.exec(s);
@@ -57,10 +57,7 @@ function amount(key: LimitKey, v: string | number, what: string, integer: (s: st
   return n;
 }
 
-function bytes(s: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)([KMGTPE]?)$/.exec(s);
-  return m ? Math.floor(Number(m[1]) * SUFFIX[m[2]]) : undefined;
-}
+const bytes = (s: string): number | undefined => parseBytes(s) ?? undefined;
 
 function weight(key: LimitKey, v: string | number): number {
   const s = String(v).trim();

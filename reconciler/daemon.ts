@@ -13,8 +13,9 @@ import { failedCondition } from './conditions.js';
 import { unitAction, type ActionRequest } from './actions.js';
 import { Transactions } from './apply.js';
 import { Effects } from './effects.js';
-import { LogStore, type LogRecord } from './logs.js';
+import { LogStore, logLimits, type LogRecord } from './logs.js';
 import type { StatePaths } from './paths.js';
+import { checkLimits } from './unit-cgroups.js';
 import { configHash, plan as makePlan, type Plan } from './plan.js';
 import { ControlError } from './protocol.js';
 import { Requests } from './requests.js';
@@ -242,6 +243,7 @@ export class Daemon {
     this.specFile = state.specFile;
     this.eventSeq = state.eventSeq;
     this.manager = state.manager as ManagerConfig | null;
+    this.logs.limits = logLimits(this.manager);
     // The effects each unit's state had asked for that were still under way (actorRow()).
     const requested = new Map<string, Parameters<Effects['adopt']>[2]>();
     for (const row of state.units) {
@@ -337,7 +339,10 @@ export class Daemon {
   }
 
   plan(desired: SystemSpec): Plan {
-    return makePlan(desired, this.actual());
+    const p = makePlan(desired, this.actual());
+    // A limit this machine cannot honour is refused before anything changes, never silently dropped.
+    const limits = checkLimits(desired, this.effects.cgroups);
+    return p.error || !limits.length ? p : { ...p, error: { code: 'ELIMIT', message: limits.join('\n') } };
   }
 
   /**
@@ -380,6 +385,7 @@ export class Daemon {
   install(desired: SystemSpec, p: Plan): void {
     this.specFile = desired.files[0] ?? null;
     this.manager = desired.manager;
+    this.logs.limits = logLimits(this.manager);
     // A unit the spec names again is not removed after all, and keeps no new definition the spec no longer asks for
     // (a rollback putting back what was in force while a removal or a restart was under way).
     const changed = new Set(p.changed.map((c) => c.unit));

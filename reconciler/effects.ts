@@ -7,13 +7,14 @@ import type { Command, KillMode, ServiceConfig } from '../specs/types.js';
 import type { Daemon, Unit } from './daemon.js';
 import { DirectoryError, directoryRoots, prepareDirectories, removeRuntime, removesRuntime } from './directories.js';
 import { readEnvironmentFile } from './envfile.js';
-import { killUnit, signalGroup } from './kill.js';
+import { killUnit, signalGroup, signalProcess } from './kill.js';
 import type { LogLine } from './logs.js';
 import { OutputFifo, type Stream } from './output.js';
 import type { NotifyMessage } from './notify.js';
 import { isAlive, lineageOf, sessionOf, startTime, unitProcesses, type UnitProcess } from './proc.js';
 import { afterSpawns, spawnProcess } from './spawn.js';
 import { closeFd, pidfdOpen, pollReadable, type PollWatch } from './sys.js';
+import { limitsOf, unitCgroups, type UnitCgroups } from './unit-cgroups.js';
 import { resolveUser } from './users.js';
 
 interface SpawnParams {
@@ -77,8 +78,14 @@ export class Effects {
 
   /** The fds a service's main process inherits from 3 on (a socket unit's, through reconciler/runtime.ts). */
   passedFds: (service: string) => { fd: number; name: string }[] = () => [];
+  /** Each service's own cgroup (docs/cgroups.md), or why this manager has none. */
+  readonly cgroups: UnitCgroups;
+  /** The OOM-kill count of each unit's memory cgroup when its main process was spawned. */
+  private ooms = new Map<string, number | null>();
 
-  constructor(private d: Daemon) {}
+  constructor(private d: Daemon) {
+    this.cgroups = unitCgroups(d.paths.dir);
+  }
 
   /** Implementations for machine.provide(), shared by every actor: `self` names the unit. */
   actions() {
@@ -143,6 +150,13 @@ export class Effects {
       const dirs = prepareDirectories(cfg, this.roots(), user);
       const env = { ...this.environment(u, cfg, user, dirs), SYSMASTER_SPAWN: r.token };
       const cwd = workingDirectory(u, cfg, user?.home);
+      const cg = this.cgroups.cgroups;
+      if (cg) {
+        // Idempotent: every command finds its cgroup and the limits as the spec now says.
+        cg.create(u.name);
+        cg.setLimits(u.name, limitsOf(cfg));
+        if (p.role === 'main') this.ooms.set(u.name, cg.oomKills(u.name));
+      }
       handle = spawnProcess({
         argv: p.command.argv,
         env,
@@ -159,6 +173,7 @@ export class Effects {
         // Like systemd, only the main command gets them.
         passFds: p.role === 'main' ? this.passedFds(u.name) : undefined,
         notifyFd: p.role === 'main' && cfg.NotifyFd > 0 ? { fd: cfg.NotifyFd, fifo: this.readyOf(u) } : undefined,
+        cgroup: cg?.procsFiles(u.name),
       });
     } catch (err) {
       return fail((err as Error).message, err instanceof DirectoryError ? err.status : undefined);
@@ -175,10 +190,29 @@ export class Effects {
     handle.exited.then(
       (info) => {
         if (handle.pid) this.sessions.delete(handle.pid);
-        this.d.send(u, { type: 'EXIT', ...info });
+        const oom = p.role === 'main' && info.signal === 'SIGKILL' && this.oomKilled(u);
+        this.whenEmpty(u, () => this.d.send(u, { type: 'EXIT', ...info, ...(oom && { oom }) }));
       },
       () => {}, // a spawn failure already arrived through `spawned`
     );
+  }
+
+  /** The unit's memory cgroup counted an OOM kill since its main process was spawned. */
+  private oomKilled(u: Unit): boolean {
+    const before = this.ooms.get(u.name);
+    const now = this.cgroups.cgroups?.oomKills(u.name) ?? null;
+    return before !== undefined && before !== null && now !== null && now > before;
+  }
+
+  /**
+   * While KillMode=control-group stops the unit, an exit counts once the unit's cgroup is empty: the machine then
+   * waits (and escalates to SIGKILL at TimeoutStopSec=) for every process, escaped ones included, not just ours.
+   */
+  private whenEmpty(u: Unit, then: () => void): void {
+    const cg = this.cgroups.cgroups;
+    const cfg = u.spec.config as ServiceConfig;
+    if (!cg || cfg.KillMode !== 'control-group' || !STOPPING.includes(u.sub) || !cg.pids(u.name).length) return then();
+    setTimeout(() => this.whenEmpty(u, then), 20);
   }
 
   /**
@@ -187,7 +221,8 @@ export class Effects {
    * and control are gone the machine's final SIGTERM becomes that SIGKILL at once, as systemd's final-sigkill.
    * `reach` says which pids and process groups it may signal (a kill a dead core asked for: see adopt()).
    */
-  private kill(u: Unit, p: KillParams, reach: (id: number) => boolean = () => true): void {
+  private kill(u: Unit, p: KillParams, only?: (id: number) => boolean): void {
+    const reach = only ?? (() => true);
     const final = p.mainPid === null && p.controlPid === null;
     const spread = p.mode === 'control-group' || (p.mode === 'mixed' && (p.signal === 'SIGKILL' || final));
     const signal = p.mode === 'mixed' && final ? 'SIGKILL' : p.signal;
@@ -196,6 +231,19 @@ export class Effects {
     const groups = this.groupsOf(u);
     const pick = (pid: number | null) => (pid !== null && reach(pid) ? pid : null);
     const [mainPid, controlPid] = [pick(p.mainPid), pick(p.controlPid)];
+    const cg = this.cgroups.cgroups;
+    // A kill a dead core asked for may reach only some processes: a later spawn's share the cgroup (adopt()).
+    if (cg && spread && !only) {
+      // Everything in the unit's cgroup, whatever left its process group or session; then a main or control
+      // process outside it (MAINPID= naming another process), once.
+      void cg.killAll(u.name, signal).then(
+        (hit) => {
+          for (const pid of [mainPid, controlPid]) if (pid !== null && !hit.includes(pid)) signalProcess(pid, signal);
+        },
+        (err: Error) => this.d.note(`${u.name}: ${err.message}`),
+      );
+      if (p.mode === 'control-group') return;
+    }
     try {
       killUnit({ ...p, mainPid, controlPid });
       // The rest of the groups: control-group's kill already signalled the main and control groups (once is all a
@@ -380,6 +428,7 @@ export class Effects {
     const was = this.subs.get(u.name);
     this.subs.set(u.name, u.sub);
     if (was === undefined || was === u.sub || !REST.includes(u.sub)) return;
+    if (u.sub !== 'auto-restart') this.emptyCgroup(u);
     // Only services have it.
     const cfg = u.spec.config as ServiceConfig;
     if (!cfg.RuntimeDirectory?.length) return;
@@ -387,6 +436,29 @@ export class Effects {
     const restarting = this.d.engine.jobs().some((j) => j.unit === u.name && (j.type === 'start' || j.type === 'restart'));
     if (!removesRuntime(cfg.RuntimeDirectoryPreserve, u.sub, restarting)) return;
     for (const why of removeRuntime(cfg, this.roots())) this.d.note(`${u.name}: cannot remove RuntimeDirectory= ${why}`);
+  }
+
+  /**
+   * A run that has ended leaves no cgroup behind: with KillMode=control-group what its main process left running
+   * gets SIGKILL first (systemd stops it too); with the other modes a non-empty cgroup stays, as in systemd.
+   */
+  private emptyCgroup(u: Unit, tries = 50): void {
+    const cg = this.cgroups.cgroups;
+    if (!cg) return;
+    const left = cg.pids(u.name);
+    if (left.length) {
+      if ((u.spec.config as ServiceConfig).KillMode !== 'control-group' || tries <= 0) return;
+      if (tries === 50) void cg.killAll(u.name, 'SIGKILL').catch((err: Error) => this.d.note(`${u.name}: ${err.message}`));
+      setTimeout(() => this.emptyCgroup(u, tries - 1), 20);
+      return;
+    }
+    // Started again meanwhile: the cgroup is the new run's.
+    if (!REST.includes(u.sub)) return;
+    try {
+      cg.remove(u.name);
+    } catch (err) {
+      this.d.note(`${u.name}: ${(err as Error).message}`);
+    }
   }
 
   private roots() {
@@ -568,5 +640,7 @@ function workingDirectory(u: Unit, cfg: ServiceConfig, home: string | undefined)
 const pidOf = (v: unknown): number | null => (typeof v === 'number' && v > 0 ? v : null);
 /** The service's sub-states at rest, where a run has ended (systemd's service_enter_dead()). */
 const REST = ['dead', 'failed', 'auto-restart'];
+/** Where the service waits for its processes to die after a stop signal. */
+const STOPPING = ['stop-sigterm', 'stop-sigkill', 'final-sigterm', 'final-sigkill'];
 /** What marks the processes of one spawn (SYSMASTER_SPAWN). */
 const newToken = () => randomBytes(8).toString('hex');

@@ -1,7 +1,7 @@
-// Signalling a unit's processes as KillMode= says. There are no cgroups yet: a unit's "control group" is the
-// process groups we started for it. Every process spawnProcess starts leads its own session and group, so
-// kill(-pid) reaches its children and their children. A process that leaves the group (setsid, a daemon's
-// double fork, or a setpgid) is NOT reached; the cgroups issue fixes that.
+// Signalling a unit's processes as KillMode= says, by process groups: the way without cgroups (not root), and for
+// a kill a new core re-sends. Every process spawnProcess starts leads its own session and group, so kill(-pid)
+// reaches its children and their children. A process that leaves the group (setsid, a daemon's double fork, or a
+// setpgid) is NOT reached here; with cgroups, effects.ts uses Cgroups.killAll, which reaches it.
 import type { KillMode } from '../specs/types.js';
 
 /** kill(2) failed for another reason than the process being gone (ESRCH is not an error here). */

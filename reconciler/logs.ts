@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { ManagerConfig } from '../specs/types.js';
 
 export interface LogRecord {
   /** ms since the epoch */
@@ -35,37 +36,63 @@ export function matches(r: LogRecord, f: LogFilter): boolean {
 
 type Listener = (r: LogRecord) => void;
 
+/** [manager] LogMaxSize and LogMaxFiles. */
+export interface LogLimits {
+  maxSize: number;
+  maxFiles: number;
+}
+
+/** The limits a spec sets; null before there is one. */
+export const logLimits = (m: ManagerConfig | null): LogLimits | null => m && { maxSize: m.LogMaxSize, maxFiles: m.LogMaxFiles };
+
+/** A unit's current file: what is on disk, and what waits to be written at the end of this turn of the loop. */
+interface Open {
+  fd: number;
+  size: number;
+  queue: string[];
+  queued: number;
+}
+
+/** Written at once beyond this, not at the end of the turn. */
+const BATCH = 1 << 16;
+const FILE = /^(.+)\.log(?:\.([1-9]\d*))?$/;
+
 /**
- * Captured output of every unit: a bounded ring per unit for `status` and `logs`, plus a JSON-lines file per unit
- * in the state directory. (The log process of the logging issue replaces the file writer.)
+ * Captured output of every unit, as JSON lines in one file per unit in the state directory, rotated by size and
+ * count (docs/logs.md). Writes are synchronous, batched per turn of the event loop, and every read writes what is
+ * queued first: a reader sees each record exactly once, in order, rotations included. (The log process of the
+ * logging issue takes over the writer.)
  */
 export class LogStore {
-  private rings = new Map<string, LogRecord[]>();
-  private files = new Map<string, fs.WriteStream>();
+  /** Every unit with files here, and how many rotated files it has (NAME.log.1 ... NAME.log.N). */
+  private rotated = new Map<string, number>();
+  private open = new Map<string, Open>();
   private listeners = new Set<Listener>();
+  private flushing: NodeJS.Immediate | null = null;
+  /** Null until the spec is known: the files grow unrotated. */
+  limits: LogLimits | null = null;
 
-  constructor(
-    private dir: string | null,
-    private keep = 1000,
-  ) {
-    if (dir) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  constructor(private dir: string) {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    for (const name of fs.readdirSync(dir)) {
+      const m = FILE.exec(name);
+      if (m) this.rotated.set(m[1], Math.max(this.rotated.get(m[1]) ?? 0, Number(m[2] ?? 0)));
+    }
   }
 
   add(line: LogLine): void {
     const m = /^<([0-7])>/.exec(line.message);
     const r: LogRecord = m ? { ...line, priority: Number(m[1]), message: line.message.slice(3) } : { ...line, priority: 6 };
-    let ring = this.rings.get(r.unit);
-    if (!ring) this.rings.set(r.unit, (ring = []));
-    ring.push(r);
-    if (ring.length > this.keep) ring.splice(0, ring.length - this.keep);
-    this.file(r.unit)?.write(JSON.stringify(r) + '\n');
+    this.append(r);
     for (const l of this.listeners) l(r);
   }
 
-  /** The last `n` records that match, oldest first, interleaved by time. */
+  /** The last `n` records that match, oldest first, interleaved by time; rotated files included. */
   tail(filter: LogFilter, n: number): LogRecord[] {
-    const names = filter.units.length ? filter.units : [...this.rings.keys()];
-    const all = names.flatMap((u) => this.rings.get(u) ?? []).filter((r) => matches(r, filter));
+    if (n <= 0) return [];
+    this.flush();
+    const names = filter.units.length ? filter.units : [...this.rotated.keys()];
+    const all = names.flatMap((u) => this.last(u, filter, n));
     all.sort((a, b) => a.time - b.time);
     return n >= all.length ? all : all.slice(all.length - n);
   }
@@ -76,18 +103,142 @@ export class LogStore {
   }
 
   close(): void {
-    for (const f of this.files.values()) f.end();
-    this.files.clear();
+    this.flush();
+    for (const f of this.open.values()) fs.closeSync(f.fd);
+    this.open.clear();
   }
 
-  private file(unit: string): fs.WriteStream | null {
-    if (!this.dir) return null;
-    let f = this.files.get(unit);
-    if (!f) {
-      f = fs.createWriteStream(path.join(this.dir, `${unit}.log`), { flags: 'a', mode: 0o600 });
-      f.on('error', () => this.files.delete(unit));
-      this.files.set(unit, f);
+  /** Write what is queued. */
+  flush(): void {
+    if (this.flushing) clearImmediate(this.flushing);
+    this.flushing = null;
+    for (const [unit, f] of this.open) this.write(unit, f);
+  }
+
+  private append(r: LogRecord): void {
+    let f = this.file(r.unit);
+    const line = JSON.stringify(r) + '\n';
+    const len = Buffer.byteLength(line);
+    const held = f ? f.size + f.queued : 0;
+    if (f && this.limits && held > 0 && held + len > this.limits.maxSize) f = this.rotate(r.unit, f);
+    if (!f) return;
+    f.queue.push(line);
+    f.queued += len;
+    if (f.queued >= BATCH) this.write(r.unit, f);
+    else this.flushing ??= setImmediate(() => this.flush());
+  }
+
+  private write(unit: string, f: Open): void {
+    if (!f.queued) return;
+    try {
+      fs.writeSync(f.fd, f.queue.join(''));
+      f.size += f.queued;
+    } catch {
+      // The disk is full or the directory went: these records are lost, and the next one tries a fresh file.
+      this.forget(unit, f);
     }
+    f.queue = [];
+    f.queued = 0;
+  }
+
+  /**
+   * NAME.log becomes NAME.log.1 (.1 becomes .2, and so on; those beyond LogMaxFiles go), then a new NAME.log is
+   * made: a reader listing the files in between finds every record in the rotated ones.
+   */
+  private rotate(unit: string, f: Open): Open | null {
+    this.write(unit, f);
+    const keep = this.limits!.maxFiles;
+    const base = this.path(unit);
+    const had = this.rotated.get(unit) ?? 0;
+    try {
+      for (let i = had; i >= Math.max(keep, 1); i--) fs.rmSync(`${base}.${i}`, { force: true });
+      for (let i = Math.min(had, keep - 1); i >= 1; i--) fs.renameSync(`${base}.${i}`, `${base}.${i + 1}`);
+      if (keep) fs.renameSync(base, `${base}.1`);
+      else fs.rmSync(base);
+    } catch {
+      // Rotated files removed under us: whatever is left is read as it is.
+    }
+    this.rotated.set(unit, Math.min(had + 1, keep));
+    this.forget(unit, f);
+    return this.file(unit);
+  }
+
+  private forget(unit: string, f: Open): void {
+    this.open.delete(unit);
+    try {
+      fs.closeSync(f.fd);
+    } catch {
+      // already closed
+    }
+  }
+
+  private path(unit: string): string {
+    return path.join(this.dir, `${unit}.log`);
+  }
+
+  private file(unit: string): Open | null {
+    let f = this.open.get(unit);
+    if (f) return f;
+    try {
+      const fd = fs.openSync(this.path(unit), fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 0o600);
+      f = { fd, size: fs.fstatSync(fd).size, queue: [], queued: 0 };
+    } catch {
+      return null;
+    }
+    this.open.set(unit, f);
+    if (!this.rotated.has(unit)) this.rotated.set(unit, 0);
     return f;
+  }
+
+  /** A unit's last `n` records that match, oldest first: its files read from the end, newest file first. */
+  private last(unit: string, filter: LogFilter, n: number): LogRecord[] {
+    const out: LogRecord[] = [];
+    const base = this.path(unit);
+    for (let i = 0; i <= (this.rotated.get(unit) ?? 0); i++) {
+      const more = backwards(i ? `${base}.${i}` : base, (line) => {
+        let r: LogRecord;
+        try {
+          r = JSON.parse(line) as LogRecord;
+        } catch {
+          return true; // a line cut short by a crash
+        }
+        // A unit's records are in time order: nothing older can match.
+        if (filter.since !== undefined && r.time < filter.since) return false;
+        if (matches(r, filter)) out.push(r);
+        return out.length < n;
+      });
+      if (!more) break;
+    }
+    return out.reverse();
+  }
+}
+
+/** Calls `each` with every line of `file`, last first, until it returns false (then false). A missing file has none. */
+function backwards(file: string, each: (line: string) => boolean): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
+    throw err;
+  }
+  try {
+    const chunk = Buffer.allocUnsafe(BATCH);
+    let pos = fs.fstatSync(fd).size;
+    let rest = Buffer.alloc(0);
+    while (pos > 0) {
+      const len = Math.min(chunk.length, pos);
+      pos -= len;
+      fs.readSync(fd, chunk, 0, len, pos);
+      const buf = Buffer.concat([chunk.subarray(0, len), rest]);
+      let end = buf.length;
+      for (let i; end > 0 && (i = buf.lastIndexOf(10, end - 1)) >= 0; end = i) {
+        if (i + 1 < end && !each(buf.toString('utf8', i + 1, end))) return false;
+      }
+      rest = buf.subarray(0, end);
+    }
+    return !rest.length || each(rest.toString('utf8'));
+  } finally {
+    fs.closeSync(fd);
   }
 }

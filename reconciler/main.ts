@@ -96,6 +96,8 @@ async function main(): Promise<void> {
     sink?.note('stopping all units...');
     await d.stopAll();
     d.flush();
+    // Every unit is stopped: the instance's cgroup parent is empty and goes (a crashed core leaves it to the next).
+    d.effects.cgroups.cgroups?.close();
     sink?.note('all units stopped');
     await exitNow(mainStatus(d) ?? code, action);
   }

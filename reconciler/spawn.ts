@@ -21,6 +21,7 @@ import type { Readable } from 'node:stream';
 import type { ExitInfo } from '../machines/types.js';
 import type { OutputTarget } from '../specs/types.js';
 import { LineSplitter, type OutputFifo, type Stream } from './output.js';
+import { enterScript } from './cgroups.js';
 import { pipe, posixSpawn, posixSpawnAsync, type SpawnRequest } from './sys.js';
 
 /** A process could not be started. `code` is the errno name (ENOENT, EACCES, EPERM, ...). */
@@ -200,6 +201,12 @@ export interface SpawnOptions {
    * so a write never raises SIGPIPE when our reader goes, and the FIFO's reader gets its lines.
    */
   notifyFd?: { fd: number; fifo: OutputFifo };
+  /**
+   * The cgroup.procs files of the unit's cgroups (Cgroups.procsFiles): a shell writes its own pid there before it
+   * execs the command, so the process is in its cgroups before it can fork. With uid, that shell runs as root and
+   * drops the ids itself through setpriv(1): as the user it could not write cgroup.procs.
+   */
+  cgroup?: string[];
 }
 
 export interface SpawnHandle {
@@ -367,6 +374,8 @@ interface Command {
   argv0: string;
   args: string[];
   env: Record<string, string>;
+  /** The command drops to uid/gid itself (the cgroup wrapper): the spawn must not switch ids. */
+  dropsIds?: boolean;
 }
 
 function prepare(opts: SpawnOptions): Command {
@@ -396,9 +405,20 @@ function prepare(opts: SpawnOptions): Command {
     }
   }
   // sd_listen_fds() wants LISTEN_PID to be the process's own pid, which is known only in the child: a shell sets
-  // it and execs the command in the same process (no word of the command passes through the shell).
-  if (passed.length) return { file: SH, argv0: SH, args: ['-c', 'LISTEN_PID=$$; export LISTEN_PID; exec "$0" "$@"', file, ...args], env };
-  return { file, argv0: opts.argv[0], args, env };
+  // it and execs the command in the same process (no word of the command passes through the shell). The cgroup
+  // wrapper is the same shell, after expansion (it would turn `$$` into `$`).
+  const cg = opts.cgroup?.length ? enterScript(opts.cgroup) : '';
+  const listen = passed.length ? 'LISTEN_PID=$$; export LISTEN_PID; ' : '';
+  if (!cg && !listen) return { file, argv0: opts.argv[0], args, env };
+  const drop = cg && opts.uid !== undefined ? setprivArgs(opts) : [];
+  const script = `${cg}${listen}exec ${drop.length ? `${SETPRIV} ${drop.join(' ')} -- ` : ''}"$0" "$@"`;
+  return { file: SH, argv0: SH, args: ['-c', script, file, ...args], env, dropsIds: drop.length > 0 };
+}
+
+/** setpriv(1)'s switch to the process's ids, supplementary groups included (none: cleared, as libuv does). */
+function setprivArgs(opts: SpawnOptions): string[] {
+  const extra = (opts.groups ?? []).filter((g) => g !== opts.gid);
+  return [`--reuid=${opts.uid}`, `--regid=${opts.gid}`, extra.length ? `--groups=${[opts.gid, ...extra].join(',')}` : '--clear-groups'];
 }
 
 const SH = '/bin/sh';
@@ -437,13 +457,12 @@ function viaChildProcess(cmd: Command, opts: SpawnOptions): SpawnHandle {
     return failed(err as SpawnError);
   }
   let { file, argv0, args } = cmd;
-  let ids: { uid?: number; gid?: number } = { uid: opts.uid, gid: opts.gid };
+  let ids: { uid?: number; gid?: number } = cmd.dropsIds ? {} : { uid: opts.uid, gid: opts.gid };
   const extraGroups = (opts.groups ?? []).filter((g) => g !== opts.gid);
-  if (opts.uid !== undefined && extraGroups.length > 0) {
+  if (!cmd.dropsIds && opts.uid !== undefined && extraGroups.length > 0) {
     // libuv can only clear supplementary groups; setpriv sets them, then execs the command in the same process.
     // The price: a failed exec of the command shows up as exit status 127/126 instead of a spawn error.
-    const groups = [opts.gid, ...extraGroups].join(',');
-    args = [`--reuid=${opts.uid}`, `--regid=${opts.gid}`, `--groups=${groups}`, '--', file, ...args];
+    args = [...setprivArgs(opts), '--', file, ...args];
     argv0 = SETPRIV;
     file = SETPRIV;
     ids = {};

@@ -24,6 +24,7 @@ export type KeyKind =
   | 'duration' // time span → ms
   | 'timeout' // time span, 0 = infinity → ms
   | 'count' // non-negative integer → number
+  | 'bytes' // size, "8M" (K/M/G/T: powers of 1024) or a number of bytes → bytes
   | 'bool' // → boolean
   | 'exitStatus' // → ExitStatusSet
   | 'signal' // → 'SIGTERM'
@@ -35,7 +36,8 @@ export type KeyKind =
   | 'mode' // octal file mode, "0755" → number
   | 'listens' // listen addresses (specs/listen.ts) → string[]
   | 'durations' // time spans → ms[]
-  | 'calendar'; // calendar events (specs/calendar.ts) → their normalised form, string[]
+  | 'calendar' // calendar events (specs/calendar.ts) → their normalised form, string[]
+  | 'limit'; // a cgroup limit in systemd's syntax (reconciler/cgroup-limits.ts) → its parsed value | null
 
 export interface KeyDef {
   key: string;
@@ -292,6 +294,42 @@ export const serviceKeys: KeyDef[] = [
     doc: 'Whether processes still running after TimeoutStopSec= get SIGKILL. Default true.',
   },
   {
+    key: 'MemoryMax',
+    kind: 'limit',
+    default: null,
+    doc: 'Hard memory limit of the unit\'s cgroup: bytes with K/M/G/T/P/E (base 1024), a percentage of physical memory, or `"infinity"`; past it the kernel OOM-kills (result `oom-kill`). Needs root and the memory controller (docs/cgroups.md). Default none.',
+  },
+  {
+    key: 'MemoryHigh',
+    kind: 'limit',
+    default: null,
+    doc: 'Memory throttling limit, as MemoryMax=; on cgroup v1 only a soft limit (approximate: v1 cannot throttle). Default none.',
+  },
+  {
+    key: 'CPUWeight',
+    kind: 'limit',
+    default: null,
+    doc: 'Relative CPU share, 1 to 10000 (systemd\'s default 100), or `"idle"`; cgroup v1 gets cpu.shares. Default none.',
+  },
+  {
+    key: 'CPUQuota',
+    kind: 'limit',
+    default: null,
+    doc: 'CPU time ceiling as a percentage of one CPU (`"20%"`, `"150%"`), per 100 ms period. Default none.',
+  },
+  {
+    key: 'TasksMax',
+    kind: 'limit',
+    default: null,
+    doc: 'Most processes and threads the unit may have: a number, a percentage of the system\'s maximum, or `"infinity"`; a fork past it fails. Default none.',
+  },
+  {
+    key: 'IOWeight',
+    kind: 'limit',
+    default: null,
+    doc: 'Relative block I/O share, 1 to 10000; cgroup v1 gets blkio.weight (needs the CFQ or BFQ scheduler). Default none.',
+  },
+  {
     key: 'RemainAfterExit',
     kind: 'bool',
     default: false,
@@ -414,6 +452,18 @@ export const managerKeys: KeyDef[] = [
     values: ['console', 'file', 'null'],
     default: 'console',
     doc: "Where the manager's own log and journal-captured output go: the console, a file in the state directory, or nowhere. Default `console`.",
+  },
+  {
+    key: 'LogMaxSize',
+    kind: 'bytes',
+    default: 8 * 1024 ** 2,
+    doc: 'How large a unit\'s log file in the state directory grows before it is rotated (docs/logs.md). Default `"8M"`.',
+  },
+  {
+    key: 'LogMaxFiles',
+    kind: 'count',
+    default: 4,
+    doc: 'How many rotated log files are kept per unit besides the current one; the oldest beyond that is deleted. Default 4.',
   },
 ];
 

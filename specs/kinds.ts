@@ -2,11 +2,13 @@
 // it), and how a normalised default is spelled in TOML for docs and the schema.
 import { constants } from 'node:os';
 import path from 'node:path';
+import { bytesPattern, formatBytes, parseBytes } from './bytes.js';
 import { CalendarError, format as formatCalendar, parse as parseCalendar } from './calendar.js';
 import { CommandError, expectCommands, splitCommand, toCommands } from './command.js';
 import { DurationError, durationPattern, formatDuration, parseDuration } from './duration.js';
 import type { KeyDef, KeyKind } from './keys.js';
 import { expectListen, ListenError, parseListen } from './listen.js';
+import { LimitError, parseLimit, type LimitKey } from '../reconciler/cgroup-limits.js';
 import { suggest } from './suggest.js';
 import { localZone } from './zone.js';
 import type { Condition, ExitStatusSet, OutputTarget } from './types.js';
@@ -409,6 +411,21 @@ export const kinds: Record<KeyKind, Kind> = {
     },
     toml: (v) => (v as number[]).map(formatDuration),
   },
+  limit: {
+    label: () => 'cgroup limit',
+    expect: (def) => `a value of ${def.key}= in systemd's syntax (docs/cgroups.md)`,
+    schema: () => ({ anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string' }] }),
+    normalise: (raw, def, check) => {
+      if (typeof raw !== 'string' && typeof raw !== 'number') return check.wrong(raw);
+      try {
+        return parseLimit(def.key as LimitKey, raw);
+      } catch (e) {
+        if (!(e instanceof LimitError)) throw e;
+        return check.bad(e.message.slice(`${def.key}: `.length));
+      }
+    },
+    toml: () => undefined,
+  },
   calendar: {
     label: () => 'calendar events',
     expect: () => 'a calendar expression such as "daily" or "Mon..Fri *-*-* 02:00", or an array of those',
@@ -461,6 +478,14 @@ export const kinds: Record<KeyKind, Kind> = {
     normalise: (raw, def, check) =>
       typeof raw === 'number' && Number.isInteger(raw) && raw >= 0 ? raw : check.wrong(raw),
     toml: asIs,
+  },
+  bytes: {
+    label: () => 'size',
+    expect: () => 'a size such as "8M", "512K" or "1G" (powers of 1024), or a number of bytes',
+    schema: () => ({ anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: bytesPattern }] }),
+    normalise: (raw, def, check) =>
+      (typeof raw === 'string' || typeof raw === 'number' ? parseBytes(raw) : null) ?? check.wrong(raw),
+    toml: (v) => formatBytes(v as number),
   },
   bool: {
     label: () => 'boolean',

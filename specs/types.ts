@@ -1,6 +1,8 @@
 // The normalised, fully-defaulted spec every other layer reads. The loader (specs/loader.ts) is the only
 // producer: raw TOML never leaves specs/.
 
+import type { Limits } from '../reconciler/cgroup-limits.js';
+
 /** Where a table or key was written, for error messages. */
 export interface Where {
   file: string;
@@ -87,6 +89,13 @@ export interface ServiceConfig extends UnitCommon {
   KillMode: KillMode;
   KillSignal: string; // 'SIGTERM'
   SendSIGKILL: boolean;
+  /** cgroup limits as parsed (reconciler/cgroup-limits.ts); null or absent when not set. */
+  MemoryMax?: Limits['MemoryMax'] | null;
+  MemoryHigh?: Limits['MemoryHigh'] | null;
+  CPUWeight?: Limits['CPUWeight'] | null;
+  CPUQuota?: Limits['CPUQuota'] | null;
+  TasksMax?: Limits['TasksMax'] | null;
+  IOWeight?: Limits['IOWeight'] | null;
   RemainAfterExit: boolean;
   PIDFile: string | null;
   User: string | null;
@@ -208,6 +217,10 @@ export interface ManagerConfig {
   DefaultRestartSec: Duration;
   /** Where the manager's own log and journal-captured output go. */
   LogTarget: 'console' | 'file' | 'null';
+  /** Bytes a unit's log file reaches before it is rotated (docs/logs.md). */
+  LogMaxSize: number;
+  /** Rotated log files kept per unit. */
+  LogMaxFiles: number;
   /** What the next core does with an apply a dead core left unfinished. */
   OnCrash: 'rollback' | 'resume';
   /** The FailureAction= of units that set none. */

@@ -17,6 +17,8 @@ t.test('an almost empty service gets every default', async (t) => {
     OnCrash: 'rollback',
     DefaultFailureAction: 'none',
     LogTarget: 'console',
+    LogMaxSize: 8 * 1024 * 1024,
+    LogMaxFiles: 4,
   });
   t.match(c, {
     Description: 'web.service',
@@ -76,6 +78,8 @@ DefaultTimeoutStartSec = "20s"
 DefaultTimeoutStopSec = 0
 DefaultRestartSec = 2
 LogTarget = "null"
+LogMaxSize = "1.5K"
+LogMaxFiles = 0
 [service.a]
 ExecStart = "/bin/true"
 [service.b]
@@ -92,6 +96,8 @@ RestartSec = "1min"
     DefaultTimeoutStopSec: Infinity,
     DefaultRestartSec: 2000,
     LogTarget: 'null',
+    LogMaxSize: 1536,
+    LogMaxFiles: 0,
   });
   t.match(svc(spec, 'a.service'), { TimeoutStartSec: 20_000, TimeoutStopSec: Infinity, RestartSec: 2000 });
   t.match(svc(spec, 'b.service'), { TimeoutStartSec: Infinity, TimeoutStopSec: Infinity });

@@ -1,0 +1,94 @@
+// Each service in its own cgroup, through `sysmaster up` as root with real processes (docs/cgroups.md).
+import fs from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { marker, pidsWith, scratch, sleep, Up, writeSpec } from './harness.js';
+
+const skip = process.getuid?.() !== 0 && 'cgroups need root';
+
+const cgroupOf = (pid: number) => fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+
+t.test('KillMode=control-group stops a setsid double-forked escapee; the cgroup goes with the unit', { skip }, async (t) => {
+  const dir = scratch();
+  const mark = marker();
+  const spec = writeSpec(
+    dir,
+    `[service.esc]
+ExecStart = ["/bin/sh", "-c", "setsid sh -c 'sleep ${mark} & exit' ; exec sleep 1000"]
+`,
+  );
+  const up = new Up(spec, path.join(dir, 'state'));
+  t.teardown(() => up.stop());
+  await up.ready();
+  await up.until('esc', 'SubState', (v) => v === 'running');
+  let escaped: number[] = [];
+  for (let i = 0; i < 100 && !escaped.length; i++, await sleep(50)) escaped = pidsWith(mark);
+  t.equal(escaped.length, 1, 'the escapee runs');
+  const main = Number(await up.until('esc', 'MainPID', (v) => v !== '0'));
+  t.not(fs.readFileSync(`/proc/${escaped[0]}/stat`, 'utf8').split(' ')[5], String(main), 'in another session than the main process');
+  t.match(cgroupOf(escaped[0]), /sysmaster-[0-9a-f]{8}\/esc\.service/, 'in the unit cgroup');
+  const tracked = `/sys/fs/cgroup/unified${/^0::(.*)$/m.exec(cgroupOf(main))![1]}`;
+  t.ok(tracked.endsWith('/esc.service') && fs.existsSync(tracked), tracked);
+  const stop = await up.sctl('stop', 'esc');
+  t.equal(stop.code, 0, stop.stderr);
+  t.same(pidsWith(mark), [], 'the escapee is gone once stop returns');
+  await sleep(300);
+  t.notOk(fs.existsSync(tracked), 'the unit cgroup is removed');
+});
+
+t.test('MemoryMax: a hog is OOM-killed, the result is oom-kill, Restart=on-failure restarts it', { skip }, async (t) => {
+  const dir = scratch();
+  const spec = writeSpec(
+    dir,
+    `[service.hog]
+ExecStart = ["/usr/bin/node", "-e", "const a = []; for (;;) a.push(Buffer.alloc(1 << 20, 1))"]
+MemoryMax = "64M"
+Restart = "on-failure"
+RestartSec = "10s"
+`,
+  );
+  const up = new Up(spec, path.join(dir, 'state'));
+  t.teardown(() => up.stop());
+  await up.ready();
+  t.equal(await up.until('hog', 'Result', (v) => v === 'oom-kill', 30_000), 'oom-kill');
+  t.equal(await up.until('hog', 'SubState', (v) => v === 'auto-restart'), 'auto-restart', 'waits to restart');
+  t.equal(await up.until('hog', 'NRestarts', (v) => v === '1', 30_000), '1', 'restarted');
+});
+
+t.test('TasksMax stops a fork loop', { skip }, async (t) => {
+  const dir = scratch();
+  const mark = marker();
+  const spec = writeSpec(
+    dir,
+    `[service.forks]
+ExecStart = ["/bin/sh", "-c", "i=0; while [ $i -lt 50 ]; do sleep ${mark} & i=$((i+1)); done; exec sleep ${mark}"]
+TasksMax = 10
+`,
+  );
+  const up = new Up(spec, path.join(dir, 'state'));
+  t.teardown(() => up.stop());
+  await up.ready();
+  // dash gives up at the first fork the pids controller refuses: the loop never reaches 50.
+  t.equal(await up.until('forks', 'Result', (v) => v === 'exit-code'), 'exit-code');
+  const logs = await up.sctl('logs', 'forks');
+  t.match(logs.stdout, /Cannot fork/, 'the shell was refused a fork');
+  await sleep(300);
+  t.same(pidsWith(mark), [], 'the sleeps it had started went with the failed unit (KillMode=control-group)');
+});
+
+t.test('a limit the machine cannot honour is refused at apply time, naming unit, key and controller', { skip }, async (t) => {
+  const dir = scratch();
+  const mark = marker();
+  const ok = writeSpec(dir, `[service.a]\nExecStart = ["/bin/sleep", "${mark}"]\n`);
+  const up = new Up(ok, path.join(dir, 'state'));
+  t.teardown(() => up.stop());
+  await up.ready();
+  // This machine's v1 blkio offers no weight file (neither CFQ nor BFQ).
+  const hasWeight = ['blkio.weight', 'blkio.bfq.weight'].some((f) => fs.existsSync(`/sys/fs/cgroup/blkio/${f}`));
+  if (hasWeight) return void t.pass('this machine can honour IOWeight: nothing to refuse');
+  const bad = writeSpec(dir, `[service.a]\nExecStart = ["/bin/sleep", "${mark}"]\nIOWeight = 200\n`, 'bad.toml');
+  const r = await up.sctl('apply', bad, '--yes');
+  t.not(r.code, 0, 'refused');
+  t.match(r.stdout + r.stderr, /a\.service: IOWeight: cannot be honoured: .*io/, r.stdout + r.stderr);
+  t.equal(await up.until('a', 'ActiveState', () => true), 'active', 'nothing changed');
+});
