@@ -434,6 +434,22 @@ program
 
 program.parseAsync().catch((err) => fail(err));
 
+/** systemd's format_bytes: base 1024, one decimal truncated ("1.2M"), bytes below 1K as "512B". */
+function memory(n: number): string {
+  const units: [string, number][] = [['E', 2 ** 60], ['P', 2 ** 50], ['T', 2 ** 40], ['G', 2 ** 30], ['M', 2 ** 20], ['K', 2 ** 10]];
+  const hit = units.find(([, f]) => n >= f);
+  return hit ? `${Math.floor(n / hit[1])}.${Math.floor((n * 10) / hit[1]) % 10}${hit[0]}` : `${n}B`;
+}
+
+/** systemd's format_timespan to the millisecond, as systemctl status shows CPU: "12ms", "1.234s", "2min 3.456s". */
+function cpuTime(ns: number): string {
+  const ms = Math.floor(ns / 1e6);
+  if (ms < 1000) return `${ms}ms`;
+  const min = Math.floor(ms / 60_000);
+  const sec = ((ms % 60_000) / 1000).toFixed(3).replace(/\.?0+$/, '');
+  return min ? `${min}min ${sec}s` : `${sec}s`;
+}
+
 function renderStatus(s: UnitStatus): string {
   const lines = [
     `${stateDot(s.active, c)} ${s.name} - ${s.description}`,
@@ -452,6 +468,10 @@ function renderStatus(s: UnitStatus): string {
     lines.push(`   Main PID: (code=${s.exitSignal ? 'killed' : 'exited'}, status=${s.exitSignal ?? s.exitCode})`);
   }
   if (s.statusText) lines.push(`     Status: "${s.statusText}"`);
+  const r = s.resources;
+  if (r?.tasksCurrent != null) lines.push(`      Tasks: ${r.tasksCurrent}${r.tasksMax !== null ? ` (limit: ${r.tasksMax})` : ''}`);
+  if (r?.memoryCurrent != null) lines.push(`     Memory: ${memory(r.memoryCurrent)}${r.memoryPeak != null ? ` (peak: ${memory(r.memoryPeak)})` : ''}`);
+  if (r?.cpuUsageNs != null) lines.push(`        CPU: ${cpuTime(r.cpuUsageNs)}`);
   if (s.restarts) lines.push(`   Restarts: ${s.restarts}`);
   if (s.logs.length) {
     lines.push('');

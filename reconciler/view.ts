@@ -37,6 +37,17 @@ export interface UnitStatus extends UnitInfo {
   trigger?: string | null;
   /** A device's /sys path while it is plugged, else null (systemctl status's Device:, show's SysFSPath=). */
   sysfs?: string | null;
+  /** A service's cgroup accounting (docs/cgroups.md), when it has a cgroup; each figure null where no controller counts it. */
+  resources?: Resources;
+}
+
+export interface Resources {
+  memoryCurrent: number | null;
+  memoryPeak: number | null;
+  tasksCurrent: number | null;
+  /** TasksMax= when it is a number of tasks. */
+  tasksMax: number | null;
+  cpuUsageNs: number | null;
 }
 
 /** A row of `list-timers`, with systemctl's columns: ISO 8601 times, spans in ms. */
@@ -80,10 +91,27 @@ export function unitStatus(d: Daemon, u: Unit, lines: number): UnitStatus {
     ...triggersOf(u),
     ...(u.type.name === 'timer' && { trigger: timerInfo(d, u).next }),
     ...(u.type.name === 'device' && { sysfs: (ctx.sysfs as string | null) ?? null }),
+    ...(u.type.name === 'service' && u.active !== 'inactive' && u.active !== 'failed' && resourcesOf(d, u)),
     ...(u.type.name === 'socket' && {
       listen: socketInfo(u).map((l) => `${l.listen} (${l.type})`),
       ...((u.spec.config as SocketConfig).Accept && { accepted: ctx.accepted as number, connected: ctx.connections as number }),
     }),
+  };
+}
+
+function resourcesOf(d: Daemon, u: Unit): { resources?: Resources } {
+  const cg = d.effects.cgroups.cgroups;
+  if (!cg) return {};
+  const use = cg.usage(u.name);
+  const max = (u.spec.config as ServiceConfig).TasksMax;
+  return {
+    resources: {
+      memoryCurrent: use.memory,
+      memoryPeak: use.memoryPeak,
+      tasksCurrent: use.tasks,
+      tasksMax: typeof max === 'number' ? max : null,
+      cpuUsageNs: use.cpuNs,
+    },
   };
 }
 
@@ -148,6 +176,13 @@ export function unitProperties(d: Daemon, u: Unit): Record<string, string> {
     CanReload: u.type.canReload(u.spec.config) ? 'yes' : 'no',
     ConfigHash: u.hash,
     ...(s.sysfs !== undefined && { SysFSPath: s.sysfs ?? '' }),
+    // systemctl show's names; [not set] where nothing counts it, as systemd prints it.
+    ...(s.resources && {
+      MemoryCurrent: String(s.resources.memoryCurrent ?? '[not set]'),
+      MemoryPeak: String(s.resources.memoryPeak ?? '[not set]'),
+      TasksCurrent: String(s.resources.tasksCurrent ?? '[not set]'),
+      CPUUsageNSec: String(s.resources.cpuUsageNs ?? '[not set]'),
+    }),
   };
   // File modes in octal, as systemctl shows them (SocketMode=0666).
   const modes = new Set(u.type.keys.filter((k) => k.kind === 'mode').map((k) => k.key));

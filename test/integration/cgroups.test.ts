@@ -92,3 +92,30 @@ t.test('a limit the machine cannot honour is refused at apply time, naming unit,
   t.match(r.stdout + r.stderr, /a\.service: IOWeight: cannot be honoured: .*io/, r.stdout + r.stderr);
   t.equal(await up.until('a', 'ActiveState', () => true), 'active', 'nothing changed');
 });
+
+t.test('status shows the cgroup accounting, as systemctl does, and -o json and show carry it', { skip }, async (t) => {
+  const dir = scratch();
+  const spec = writeSpec(
+    dir,
+    `[service.acct]
+ExecStart = ["/usr/bin/node", "-e", "globalThis.keep = Buffer.alloc(48 << 20, 1); let x = 0; const t0 = Date.now(); while (Date.now() - t0 < 300) x++; setInterval(() => {}, 1000)"]
+TasksMax = 50
+`,
+  );
+  const up = new Up(spec, path.join(dir, 'state'));
+  t.teardown(() => up.stop());
+  await up.ready();
+  await up.until('acct', 'SubState', (v) => v === 'running');
+  await sleep(800); // the 48 MB are touched and 300 ms of CPU spent
+  const status = await up.sctl('status', 'acct');
+  t.match(status.stdout, /\n {6}Tasks: \d+ \(limit: 50\)\n/);
+  t.match(status.stdout, /\n {5}Memory: \d+\.\dM \(peak: \d+\.\dM\)\n/);
+  t.match(status.stdout, /\n {8}CPU: (\d+ms|\d+(\.\d+)?s)\n/);
+  const [json] = await up.json<{ resources: { memoryCurrent: number; memoryPeak: number; tasksCurrent: number; tasksMax: number; cpuUsageNs: number } }[]>('status', 'acct');
+  t.ok(json.resources.memoryCurrent > 48 << 20, `memory ${json.resources.memoryCurrent} holds the 48 MB`);
+  t.ok(json.resources.memoryPeak >= json.resources.memoryCurrent, 'peak ≥ current');
+  t.ok(json.resources.tasksCurrent >= 1 && json.resources.tasksMax === 50);
+  t.ok(json.resources.cpuUsageNs >= 250e6, `CPU ${json.resources.cpuUsageNs} ns counts the busy loop`);
+  const show = await up.sctl('show', 'acct', '-p', 'TasksCurrent', '--value');
+  t.match(show.stdout, /^\d+\n$/);
+});
