@@ -33,6 +33,16 @@ function fetch(): { bin: string; lib: string; rules: string } | string {
   return rules ? { ...u, rules } : `no rules.d beside ${u.bin}`;
 }
 
+/**
+ * The last loop device: other tests attach files with `losetup --find`, which takes the first free one and changes
+ * its DISKSEQ between the two runs this test compares.
+ */
+const spareLoop = fs
+  .readdirSync('/sys/class/block')
+  .filter((n) => /^loop\d+$/.test(n))
+  .sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)))
+  .pop() ?? 'loop0';
+
 function why(): string | false {
   if (process.getuid?.() !== 0) return 'needs root (a mount namespace to keep udevadm test off /dev and /run)';
   const u = spawnSync('unshare', ['--mount', '--propagation', 'private', 'true'], { encoding: 'utf8' });
@@ -144,8 +154,8 @@ t.test("devctl test prints what udevadm test prints, with Debian's rules", { ski
       ['change', '/sys/devices/virtual/mem/null'],
       ['add', '/sys/class/tty/tty1'],
       ['add', '/sys/class/tty/console'],
-      ['add', '/sys/class/block/loop0'],
-      ['change', '/sys/class/block/loop0'],
+      ['add', `/sys/class/block/${spareLoop}`],
+      ['change', `/sys/class/block/${spareLoop}`],
       ['add', '/sys/devices/system/cpu/cpu0'],
       ['add', '/sys/class/net/eth0'],
       ...(pci ? [['add', `/sys/bus/pci/devices/${pci}`]] : []),
