@@ -272,6 +272,8 @@ TimeoutStopSec = "5min"
   const up = new Up(writeSpec(dir, spec), path.join(dir, 'state'));
   t.teardown(() => up.stop('SIGKILL'));
   await up.ready();
+  // The trap is set once sleep runs (the shell execs it after the trap): a SIGTERM before that would kill the shell.
+  for (let i = 0; i < 200 && !pidsWith(mark).length; i++) await sleep(25);
   up.child.kill('SIGINT');
   await up.waitFor(/stopping all units/);
   t.equal(pidsWith(mark).length, 1, 'SIGTERM ignored: still running');
