@@ -428,12 +428,13 @@ export class Effects {
     const was = this.subs.get(u.name);
     this.subs.set(u.name, u.sub);
     if (was === undefined || was === u.sub || !REST.includes(u.sub)) return;
-    if (u.sub !== 'auto-restart') this.emptyCgroup(u);
+    // A restart job (its stop phase just ended) or a start queued meanwhile brings the unit back.
+    const restarting = this.d.engine.jobs().some((j) => j.unit === u.name && (j.type === 'start' || j.type === 'restart'));
+    // Not when the unit comes back: the next run's first process would land in a cgroup being emptied by SIGKILL.
+    if (u.sub !== 'auto-restart' && !restarting) this.emptyCgroup(u);
     // Only services have it.
     const cfg = u.spec.config as ServiceConfig;
     if (!cfg.RuntimeDirectory?.length) return;
-    // A restart job (its stop phase just ended) or a start queued meanwhile brings the unit back.
-    const restarting = this.d.engine.jobs().some((j) => j.unit === u.name && (j.type === 'start' || j.type === 'restart'));
     if (!removesRuntime(cfg.RuntimeDirectoryPreserve, u.sub, restarting)) return;
     for (const why of removeRuntime(cfg, this.roots())) this.d.note(`${u.name}: cannot remove RuntimeDirectory= ${why}`);
   }
@@ -444,7 +445,8 @@ export class Effects {
    */
   private emptyCgroup(u: Unit, tries = 50): void {
     const cg = this.cgroups.cgroups;
-    if (!cg) return;
+    // Started again meanwhile: the cgroup is the new run's, neither to be killed nor removed.
+    if (!cg || !REST.includes(u.sub)) return;
     const left = cg.pids(u.name);
     if (left.length) {
       if ((u.spec.config as ServiceConfig).KillMode !== 'control-group' || tries <= 0) return;
@@ -452,8 +454,6 @@ export class Effects {
       setTimeout(() => this.emptyCgroup(u, tries - 1), 20);
       return;
     }
-    // Started again meanwhile: the cgroup is the new run's.
-    if (!REST.includes(u.sub)) return;
     try {
       cg.remove(u.name);
     } catch (err) {
