@@ -78,6 +78,8 @@ export class Effects {
 
   /** The fds a service's main process inherits from 3 on (a socket unit's, through reconciler/runtime.ts). */
   passedFds: (service: string) => { fd: number; name: string }[] = () => [];
+  /** Cgroup kills under way, by unit: whenEmpty() waits for them. */
+  private readonly killing = new Map<string, Promise<void>>();
   /** Each service's own cgroup (docs/cgroups.md), or why this manager has none. */
   readonly cgroups: UnitCgroups;
   /** The OOM-kill count of each unit's memory cgroup when its main process was spawned. */
@@ -209,6 +211,10 @@ export class Effects {
    * waits (and escalates to SIGKILL at TimeoutStopSec=) for every process, escaped ones included, not just ours.
    */
   private whenEmpty(u: Unit, then: () => void): void {
+    // A cgroup kill still under way (it freezes first, and waits for that) must end before the unit can move on:
+    // the next run's first process would be in the cgroup it is signalling.
+    const killing = this.killing.get(u.name);
+    if (killing) return void killing.then(() => this.whenEmpty(u, then));
     const cg = this.cgroups.cgroups;
     const cfg = u.spec.config as ServiceConfig;
     if (!cg || cfg.KillMode !== 'control-group' || !STOPPING.includes(u.sub) || !cg.pids(u.name).length) return then();
@@ -236,12 +242,14 @@ export class Effects {
     if (cg && spread && !only) {
       // Everything in the unit's cgroup, whatever left its process group or session; then a main or control
       // process outside it (MAINPID= naming another process), once.
-      void cg.killAll(u.name, signal).then(
+      const killing: Promise<void> = cg.killAll(u.name, signal).then(
         (hit) => {
           for (const pid of [mainPid, controlPid]) if (pid !== null && !hit.includes(pid)) signalProcess(pid, signal);
         },
         (err: Error) => this.d.note(`${u.name}: ${err.message}`),
       );
+      this.killing.set(u.name, killing);
+      void killing.then(() => this.killing.get(u.name) === killing && this.killing.delete(u.name));
       if (p.mode === 'control-group') return;
     }
     try {
