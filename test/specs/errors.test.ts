@@ -49,9 +49,9 @@ t.test('unknown unit key: case-insensitive and close matches', async (t) => {
     key: 'Restrat',
     hint: 'did you mean "Restart"?',
   });
-  t.match(await problem('[service.web]\nExecStart = "/bin/true"\nMemoryMax = "1G"\n'), {
-    key: 'MemoryMax',
-    message: 'unknown service key "MemoryMax"',
+  t.match(await problem('[service.web]\nExecStart = "/bin/true"\nProtectHome = "yes"\n'), {
+    key: 'ProtectHome',
+    message: 'unknown service key "ProtectHome"',
     hint: undefined,
   });
   t.match(await problem('[target.t]\nExecStart = "/bin/true"\n'), {
