@@ -7,17 +7,10 @@ import path from 'node:path';
 import t from 'tap';
 import { deviceId } from '../../devmaster/db.js';
 import { Device } from '../../devmaster/sysfs.js';
+import { fileTree } from './tree.js';
 
 function fakeSys(): string {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sysfs-id-'));
-  const put = (rel: string, text: string) => {
-    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-    fs.writeFileSync(path.join(root, rel), text);
-  };
-  const link = (rel: string, target: string) => {
-    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-    fs.symlinkSync(target, path.join(root, rel));
-  };
+  const { root, put, link } = fileTree('sysfs-id-');
   put('devices/virtual/mem/null/uevent', 'MAJOR=1\nMINOR=3\nDEVNAME=null\n');
   link('devices/virtual/mem/null/subsystem', '../../../../class/mem');
   link('dev/char/1:3', '../../devices/virtual/mem/null');

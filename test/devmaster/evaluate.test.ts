@@ -12,6 +12,7 @@ import { fnmatch } from '../../devmaster/fnmatch.js';
 import type { Outcome } from '../../devmaster/outcome.js';
 import { parseRules, show } from '../../devmaster/rules.js';
 import { Device } from '../../devmaster/sysfs.js';
+import { fileTree } from './tree.js';
 import { splitCommand } from '../../devmaster/spawn.js';
 import { architecture, cmdlineValue, detectVirtualization } from '../../devmaster/virt.js';
 
@@ -23,15 +24,7 @@ const LO = '/devices/virtual/net/lo';
 
 /** A disk (with a partition) on an AHCI controller, a loopback interface, a module and DMI, laid out as the kernel does. */
 function fakeSys(): string {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'evaluate-sys-'));
-  const put = (rel: string, text: string, mode = 0o644) => {
-    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-    fs.writeFileSync(path.join(root, rel), text, { mode });
-  };
-  const link = (rel: string, target: string) => {
-    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-    fs.symlinkSync(target, path.join(root, rel));
-  };
+  const { root, put, link } = fileTree('evaluate-sys-');
   const up = (devpath: string) => '../'.repeat(devpath.split('/').length - 2);
   put(`${PCI}/uevent`, 'DRIVER=ahci\nPCI_CLASS=10601\n');
   put(`${PCI}/vendor`, '0x8086\n');

@@ -4,8 +4,8 @@
 // InfiniBand, Xen, netdevsim, ACPI platform and devicetree NICs. The links are relative, so the tree also works
 // bind-mounted on /sys, where the real udevadm reads it.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { fileTree } from './tree.js';
 
 /** Subsystems that are buses (/sys/bus/X); the others are classes (/sys/class/X). */
 const BUSES = new Set(['pci', 'usb', 'scsi', 'platform', 'serio', 'hid', 'i2c', 'xen', 'netdevsim', 'vmbus', 'acpi', 'spi', 'cciss']);
@@ -26,16 +26,11 @@ const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const config = (headerType: number) => Buffer.concat([Buffer.alloc(14), Buffer.from([headerType]), Buffer.alloc(49)]);
 
 export function buildSys(): string {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fakesys-'));
+  const tree = fileTree('fakesys-');
+  const { root, put } = tree;
   const abs = (rel: string) => path.join(root, rel);
-  const put = (rel: string, data: string | Buffer) => {
-    fs.mkdirSync(path.dirname(abs(rel)), { recursive: true });
-    fs.writeFileSync(abs(rel), data);
-  };
-  const link = (rel: string, target: string) => {
-    fs.mkdirSync(path.dirname(abs(rel)), { recursive: true });
-    fs.symlinkSync(path.relative(path.dirname(abs(rel)), abs(target)), abs(rel));
-  };
+  // Relative links (to a path relative to the root), so the tree also works bind-mounted on /sys.
+  const link = (rel: string, target: string) => tree.link(rel, path.relative(path.dirname(abs(rel)), abs(target)));
   const dev = (rel: string, s: Spec = {}) => {
     const name = path.basename(rel);
     put(`${rel}/uevent`, [...(s.uevent ?? []), ...(s.driver ? [`DRIVER=${s.driver}`] : [])].map((l) => `${l}\n`).join(''));

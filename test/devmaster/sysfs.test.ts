@@ -4,18 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { Device } from '../../devmaster/sysfs.js';
+import { fileTree } from './tree.js';
 
 /** A disk on an AHCI controller, the way the kernel lays it out, with class/ and bus/ symlinks. */
 function fakeSys(): string {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sysfs-'));
-  const put = (rel: string, text: string) => {
-    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-    fs.writeFileSync(path.join(root, rel), text);
-  };
-  const link = (rel: string, target: string) => {
-    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-    fs.symlinkSync(target, path.join(root, rel));
-  };
+  const { root, put, link } = fileTree('sysfs-');
   const pci = 'devices/pci0000:00/0000:00:1f.2';
   const scsi = `${pci}/ata1/host0/target0:0:0/0:0:0:0`;
   const sda = `${scsi}/block/sda`;
