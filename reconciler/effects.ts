@@ -7,7 +7,7 @@ import type { Command, KillMode, ServiceConfig } from '../specs/types.js';
 import type { Daemon, Unit } from './daemon.js';
 import { DirectoryError, directoryRoots, prepareDirectories, removeRuntime, removesRuntime } from './directories.js';
 import { readEnvironmentFile } from './envfile.js';
-import { killUnit, signalGroup, signalProcess } from './kill.js';
+import { killUnit, signalGroup, signalProcess, type Signal } from './kill.js';
 import type { LogLine } from './logs.js';
 import { OutputFifo, type Stream } from './output.js';
 import type { NotifyMessage } from './notify.js';
@@ -136,6 +136,10 @@ export class Effects {
   }
 
   private spawn(u: Unit, r: Request<'spawn'>): void {
+    // A stop's last cgroup kill may still be under way when the unit has already moved on (final-sigterm ends as
+    // soon as main and control are gone): the new process waits for it, or it would be signalled too.
+    const killing = this.killing.get(u.name);
+    if (killing) return void killing.then(() => this.spawn(u, r));
     const p = r.params;
     const cfg = u.spec.config as ServiceConfig;
     const fail = (error: string, code?: number) => {
@@ -242,14 +246,9 @@ export class Effects {
     if (cg && spread && !only) {
       // Everything in the unit's cgroup, whatever left its process group or session; then a main or control
       // process outside it (MAINPID= naming another process), once.
-      const killing: Promise<void> = cg.killAll(u.name, signal).then(
-        (hit) => {
-          for (const pid of [mainPid, controlPid]) if (pid !== null && !hit.includes(pid)) signalProcess(pid, signal);
-        },
-        (err: Error) => this.d.note(`${u.name}: ${err.message}`),
-      );
-      this.killing.set(u.name, killing);
-      void killing.then(() => this.killing.get(u.name) === killing && this.killing.delete(u.name));
+      this.killCgroup(u, signal, (hit) => {
+        for (const pid of [mainPid, controlPid]) if (pid !== null && !hit.includes(pid)) signalProcess(pid, signal);
+      });
       if (p.mode === 'control-group') return;
     }
     try {
@@ -261,6 +260,21 @@ export class Effects {
     } catch (err) {
       this.d.note(`${u.name}: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * Cgroups.killAll, remembered in `killing` until it is over: it freezes first and waits for that, and meanwhile
+   * neither an exit may count (whenEmpty) nor a new process of the unit start (spawn): it would be in the cgroup
+   * being signalled.
+   */
+  private killCgroup(u: Unit, signal: Signal, then: (hit: number[]) => void = () => {}): void {
+    const cg = this.cgroups.cgroups!;
+    const before = this.killing.get(u.name) ?? Promise.resolve();
+    const killing: Promise<void> = before
+      .then(() => cg.killAll(u.name, signal))
+      .then(then, (err: Error) => this.d.note(`${u.name}: ${err.message}`));
+    this.killing.set(u.name, killing);
+    void killing.then(() => this.killing.get(u.name) === killing && this.killing.delete(u.name));
   }
 
   /**
@@ -458,7 +472,7 @@ export class Effects {
     const left = cg.pids(u.name);
     if (left.length) {
       if ((u.spec.config as ServiceConfig).KillMode !== 'control-group' || tries <= 0) return;
-      if (tries === 50) void cg.killAll(u.name, 'SIGKILL').catch((err: Error) => this.d.note(`${u.name}: ${err.message}`));
+      if (tries === 50) this.killCgroup(u, 'SIGKILL');
       setTimeout(() => this.emptyCgroup(u, tries - 1), 20);
       return;
     }
