@@ -9,11 +9,13 @@ import { parseDuration } from '../specs/duration.js';
 import { statePaths, stateDir } from '../reconciler/paths.js';
 import type { Plan } from '../reconciler/plan.js';
 import type { ApplyProgress, ApplyResult } from '../reconciler/apply.js';
-import type { LogRecord } from '../reconciler/logs.js';
-import { formatValue, type SocketInfo, type TimerInfo, type UnitInfo, type UnitStatus } from '../reconciler/view.js';
+import type { LogRecord } from '../logger/store.js';
+import { formatValue, type ResourceSample, type SocketInfo, type TimerInfo, type UnitInfo, type UnitStatus } from '../reconciler/view.js';
 import { localZone } from '../specs/zone.js';
 import { isGlob, mangleUnitName, matchesAny } from '../specs/names.js';
 import { EXIT, fail } from './exit.js';
+import { formatExitStatus } from '../specs/exit-status.js';
+import { formatBytes, ORDERS, orderRows, renderTop, topRows, type Order } from './top.js';
 import { ago, colours, stateDot, stateWord } from './style.js';
 import { formatTimestamp, parsePriority, parseTime, relative } from './time.js';
 
@@ -261,7 +263,7 @@ program
 
 program
   .command('logs')
-  .description('show captured output of units (all when none given)')
+  .description("show captured output of units (all when none given; `sysmaster`: the manager's own messages)")
   .argument('[units...]')
   .option('-n, --lines <n>', 'how many recent lines', '100')
   .option('-f, --follow', 'keep printing new lines')
@@ -288,7 +290,8 @@ program
       out(`${c.dim(new Date(r.time).toISOString())} ${c.cyan(r.unit)}[${r.pid ?? '-'}]: ${r.message}`);
     };
     // Patterns that match no unit select no records (no units at all would mean every unit's).
-    const names = units.length ? (await expand(units)).names : [];
+    const rest = units.filter((u) => u !== 'sysmaster');
+    const names = [...units.filter((u) => u === 'sysmaster'), ...(rest.length ? (await expand(rest)).names : [])];
     if (units.length && !names.length) return;
     await rpc('logs', { units: names, lines: Number(o.lines), follow: Boolean(o.follow), ...filter }, print);
   });
@@ -411,6 +414,62 @@ program
   });
 
 program
+  .command('top')
+  .description("a live table of the units' cgroups: tasks, %CPU, memory, like systemd-cgtop")
+  .addOption(new Option('--order <column>', 'sort by: cpu, memory, tasks (largest first) or path (the unit name)').choices(ORDERS).default('cpu'))
+  .option('-d, --delay <seconds>', 'time between refreshes: seconds, or a time span such as 500ms', '1')
+  .option('-n, --iterations <n>', 'stop after N refreshes (default: until Ctrl-C)')
+  .option('-b, --batch', 'print each table after the last, without clearing the screen (always so when stdout is not a terminal)')
+  .addHelpText(
+    'after',
+    `
+Each refresh reads every unit's cgroup once (one call to the manager). %CPU is the CPU time the unit used since the
+previous refresh over the time elapsed, in percent of one CPU (two busy CPUs: 200); the first table compares with a
+sample taken a moment before it (at most 100ms). Tasks and Memory are now; "-" where the machine does not count it.
+Only services with a cgroup are listed: the manager must run as root (docs/cgroups.md).
+
+With -o json, each refresh is one line holding a JSON array of {unit, tasks, cpuPercent, memoryBytes, cpuNs}
+(tasks, bytes, percent, nanoseconds of CPU so far; null where unknown), in the --order.
+
+Examples:
+  sctl top                              the table, refreshed every second, heaviest CPU user first
+  sctl top --order=memory -d 5          by memory, every 5 seconds
+  sctl top -b -n 3 -d 500ms             three tables, one after the other (for scripts and logs)
+  sctl top -o json -n 1                 one JSON array
+
+Exit: 0 (also on Ctrl-C); 1 when the manager cannot be reached or has no cgroups.`,
+  )
+  .action(async (o: { order: Order; delay: string; iterations?: string; batch?: boolean }) => {
+    let delay: number;
+    try {
+      delay = parseDuration(o.delay);
+    } catch {
+      delay = NaN;
+    }
+    if (!(delay > 0 && Number.isFinite(delay))) fail(new Error(`--delay: cannot read "${o.delay}" as a time span greater than 0: use 1, 2.5, 500ms`));
+    const n = o.iterations === undefined ? Infinity : Number(o.iterations);
+    if (!(Number.isInteger(n) && n > 0) && n !== Infinity) fail(new Error(`--iterations: "${o.iterations}" is not a whole number above 0`));
+    const live = !o.batch && !json() && Boolean(process.stdout.isTTY);
+    process.on('SIGINT', () => process.exit(EXIT.ok));
+    const sample = async () => (await rpc('resources')) as ResourceSample;
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    let prev = await sample();
+    await sleep(Math.min(delay, 100));
+    for (let i = 0; i < n; i++) {
+      if (i) await sleep(delay);
+      const cur = await sample();
+      const rows = orderRows(topRows(prev, cur), o.order);
+      prev = cur;
+      if (json()) out(JSON.stringify(rows));
+      else {
+        if (live) process.stdout.write('\x1b[H\x1b[2J');
+        else if (i) out('');
+        for (const line of renderTop(rows, c.bold)) out(line);
+      }
+    }
+  });
+
+program
   .command('daemon-reexec')
   .description('hand over to a fresh manager process (new code on disk is used); services are not touched')
   .action(async () => void (await rpc('daemon-reexec')));
@@ -433,13 +492,6 @@ program
   .action(async (code: string) => void (await rpc('exit', { code: Number(code) })));
 
 program.parseAsync().catch((err) => fail(err));
-
-/** systemd's format_bytes: base 1024, one decimal truncated ("1.2M"), bytes below 1K as "512B". */
-function memory(n: number): string {
-  const units: [string, number][] = [['E', 2 ** 60], ['P', 2 ** 50], ['T', 2 ** 40], ['G', 2 ** 30], ['M', 2 ** 20], ['K', 2 ** 10]];
-  const hit = units.find(([, f]) => n >= f);
-  return hit ? `${Math.floor(n / hit[1])}.${Math.floor((n * 10) / hit[1]) % 10}${hit[0]}` : `${n}B`;
-}
 
 /** systemd's format_timespan to the millisecond, as systemctl status shows CPU: "12ms", "1.234s", "2min 3.456s". */
 function cpuTime(ns: number): string {
@@ -465,14 +517,16 @@ function renderStatus(s: UnitStatus): string {
   if (s.accepted !== undefined) lines.push(`   Accepted: ${s.accepted}; Connected: ${s.connected}`);
   if (s.mainPid) lines.push(`   Main PID: ${s.mainPid}`);
   else if (s.exitCode !== null || s.exitSignal) {
-    lines.push(`   Main PID: (code=${s.exitSignal ? 'killed' : 'exited'}, status=${s.exitSignal ?? s.exitCode})`);
+    lines.push(`   Main PID: (${s.exitSignal ? `code=killed, signal=${s.exitSignal.replace(/^SIG/, '')}` : `code=exited, status=${formatExitStatus(s.exitCode!)}`})`);
   }
   if (s.statusText) lines.push(`     Status: "${s.statusText}"`);
   const r = s.resources;
   if (r?.tasksCurrent != null) lines.push(`      Tasks: ${r.tasksCurrent}${r.tasksMax !== null ? ` (limit: ${r.tasksMax})` : ''}`);
-  if (r?.memoryCurrent != null) lines.push(`     Memory: ${memory(r.memoryCurrent)}${r.memoryPeak != null ? ` (peak: ${memory(r.memoryPeak)})` : ''}`);
+  if (r?.memoryCurrent != null) lines.push(`     Memory: ${formatBytes(r.memoryCurrent)}${r.memoryPeak != null ? ` (peak: ${formatBytes(r.memoryPeak)})` : ''}`);
   if (r?.cpuUsageNs != null) lines.push(`        CPU: ${cpuTime(r.cpuUsageNs)}`);
   if (s.restarts) lines.push(`   Restarts: ${s.restarts}`);
+  // journald says "Suppressed N messages"; ours are records the disk would not take, counted since the log process started.
+  if (s.logsLost) lines.push(`       Logs: ${c.red(`${s.logsLost} records lost`)} (see sctl logs sysmaster)`);
   if (s.logs.length) {
     lines.push('');
     for (const r of s.logs) lines.push(`${c.dim(new Date(r.time).toISOString())} ${r.unit}[${r.pid ?? '-'}]: ${r.message}`);

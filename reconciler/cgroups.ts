@@ -225,15 +225,24 @@ export class Cgroups {
     return path.join(h.own, this.name, escapeUnit(unit));
   }
 
-  /** Every cgroup.procs file a process of the unit must be written to: for enterArgv, or attach. */
-  procsFiles(unit: string): string[] {
-    return this.used.map((h) => `${this.dir(unit, h)}/cgroup.procs`);
+  /** Whether the unit has a cgroup now. */
+  has(unit: string): boolean {
+    return fs.existsSync(this.dir(unit));
   }
 
-  /** Makes the unit's cgroups (idempotent); on a cgroup2 with controllers, enables them down to the unit. */
-  create(unit: string): void {
+  /** Every cgroup.procs file a process of the unit (in its sub-cgroup `sub`) must be written to: for enterArgv, or attach. */
+  procsFiles(unit: string, sub: string | null = null): string[] {
+    return this.used.map((h) => path.join(this.dir(unit, h), sub ?? '', 'cgroup.procs'));
+  }
+
+  /**
+   * Makes the unit's cgroups (idempotent), and its sub-cgroup `sub` when given; on a cgroup2 with controllers,
+   * enables them down to the unit, plus `delegated` (cgroup2 names) so that they are the unit's to enable below it.
+   */
+  create(unit: string, opts: { delegated?: string[]; sub?: string | null } = {}): void {
     for (const h of this.used) {
-      const wanted = h.version === 2 ? (['memory', 'cpu', 'pids', 'io'] as const).filter((c) => this.layout.controllers[c] === h) : [];
+      const ours = (['memory', 'cpu', 'pids', 'io'] as string[]).filter((c) => this.layout.controllers[c as Controller] === h);
+      const wanted = h.version === 2 ? [...new Set([...ours, ...(opts.delegated ?? [])])].filter((c) => h.controllers.includes(c)) : [];
       for (const dir of [h.own, path.join(h.own, this.name)]) {
         try {
           fs.mkdirSync(dir, { recursive: true });
@@ -251,10 +260,38 @@ export class Cgroups {
           throw e;
         }
       }
+      const dir = path.join(this.dir(unit, h), opts.sub ?? '');
       try {
-        fs.mkdirSync(this.dir(unit, h), { recursive: true });
+        fs.mkdirSync(dir, { recursive: true });
       } catch (err) {
-        throw fsError(err, `making ${this.dir(unit, h)}`);
+        throw fsError(err, `making ${dir}`);
+      }
+    }
+  }
+
+  /**
+   * Hands the unit's cgroup to uid/gid, as systemd does for Delegate= with User=: the directory (so the service may
+   * make sub-cgroups) and the files that move processes and enable controllers. Only on the tracking hierarchy (the
+   * cgroup2, or name=systemd): like systemd, never a v1 controller hierarchy, where delegation is not safe.
+   */
+  chown(unit: string, uid: number, gid: number): void {
+    const dir = this.dir(unit);
+    const [required, optional] =
+      this.layout.tracking!.version === 2
+        ? [['cgroup.procs', 'cgroup.subtree_control'], ['cgroup.threads', 'memory.oom.group', 'memory.reclaim']]
+        : [['cgroup.procs'], ['tasks', 'cgroup.clone_children']];
+    for (const f of [dir, ...required.map((x) => `${dir}/${x}`)]) {
+      try {
+        fs.chownSync(f, uid, gid);
+      } catch (err) {
+        throw fsError(err, `handing ${f} to ${uid}:${gid} (Delegate=)`);
+      }
+    }
+    for (const f of optional) {
+      try {
+        fs.chownSync(`${dir}/${f}`, uid, gid);
+      } catch {
+        // not on this kernel
       }
     }
   }

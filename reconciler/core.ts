@@ -34,6 +34,8 @@ export interface Core {
 export async function startCore(opts: CoreOptions): Promise<Core> {
   const paths = statePaths(opts.stateDir);
   const daemon = new Daemon(paths, process.env, opts.store, opts.owner, opts.sink ?? null);
+  // The log process a dead core left, or a new one; what the core says meanwhile waits for it.
+  void daemon.logs.start().catch((err: Error) => process.stderr.write(`sysmaster: ${err.message}\n`));
   const gone = opts.state ? daemon.restore(opts.state) : [];
   daemon.startTypes();
   const reaper = new Reaper();

@@ -13,7 +13,8 @@ import { failedCondition } from './conditions.js';
 import { unitAction, type ActionRequest } from './actions.js';
 import { Transactions } from './apply.js';
 import { Effects } from './effects.js';
-import { LogStore, logLimits, type LogRecord } from './logs.js';
+import { LoggerClient } from '../logger/client.js';
+import type { LogRecord } from '../logger/store.js';
 import type { StatePaths } from './paths.js';
 import { checkLimits } from './unit-cgroups.js';
 import { configHash, plan as makePlan, type Plan } from './plan.js';
@@ -56,7 +57,8 @@ export type UnitContext = UnitContextBase & Record<string, unknown>;
  */
 export class Daemon {
   readonly units = new Map<string, Unit>();
-  readonly logs: LogStore;
+  /** The log process (logger/): it reads the units' output and keeps the records. */
+  readonly logs: LoggerClient;
   readonly engine: Engine;
   readonly effects: Effects;
   /** Whole-system transactions: apply, rollback, and what a dead core left open (apply.ts). */
@@ -102,9 +104,9 @@ export class Daemon {
     private readonly owner: string,
     readonly sink: Sink | null = null,
   ) {
-    this.logs = new LogStore(paths.logs);
-    // The sink shows the units' output as it is captured; the manager's own notes reach it through note().
-    if (sink) this.logs.subscribe((r) => r.stream !== 'manager' && sink.line(r));
+    // The log process shows the units' output on the console itself; the sink shows the manager's notes and states.
+    const console = env.SYSMASTER_UP === 'prefix' || env.SYSMASTER_UP === 'plain' ? env.SYSMASTER_UP : null;
+    this.logs = new LoggerClient(paths.dir, console, (message) => this.note(message));
     this.effects = new Effects(this);
     this.transactions = new Transactions(this);
     this.runtime = unitRuntime(this);
@@ -142,7 +144,7 @@ export class Daemon {
 
   note(message: string): void {
     this.sink?.note(message);
-    this.logs.add({ time: this.now(), unit: 'sysmaster', pid: process.pid, stream: 'manager', message });
+    this.logs.add(message, this.now());
   }
 
   onChange(fn: (u: Unit) => void): () => void {
@@ -243,7 +245,7 @@ export class Daemon {
     this.specFile = state.specFile;
     this.eventSeq = state.eventSeq;
     this.manager = state.manager as ManagerConfig | null;
-    this.logs.limits = logLimits(this.manager);
+    this.configureLogs();
     // The effects each unit's state had asked for that were still under way (actorRow()).
     const requested = new Map<string, Parameters<Effects['adopt']>[2]>();
     for (const row of state.units) {
@@ -385,7 +387,7 @@ export class Daemon {
   install(desired: SystemSpec, p: Plan): void {
     this.specFile = desired.files[0] ?? null;
     this.manager = desired.manager;
-    this.logs.limits = logLimits(this.manager);
+    this.configureLogs();
     // A unit the spec names again is not removed after all, and keeps no new definition the spec no longer asks for
     // (a rollback putting back what was in force while a removal or a restart was under way).
     const changed = new Set(p.changed.map((c) => c.unit));
@@ -634,6 +636,12 @@ export class Daemon {
     }
     while (end > start + 1 && !lines[end - 1].trim()) end--;
     return `# ${u.spec.where.file}:${u.spec.where.line}\n${lines.slice(start, end).join('\n')}\n`;
+  }
+
+  /** [manager] LogMaxSize, LogMaxFiles and ForwardToSyslog, to the log process; no rotation before a spec. */
+  private configureLogs(): void {
+    const m = this.manager;
+    this.logs.configure({ limits: m && { maxSize: m.LogMaxSize, maxFiles: m.LogMaxFiles }, syslog: m?.ForwardToSyslog ?? false });
   }
 
   close(): void {

@@ -8,13 +8,12 @@ import type { Daemon, Unit } from './daemon.js';
 import { DirectoryError, directoryRoots, prepareDirectories, removeRuntime, removesRuntime } from './directories.js';
 import { readEnvironmentFile } from './envfile.js';
 import { killUnit, signalGroup, signalProcess, type Signal } from './kill.js';
-import type { LogLine } from './logs.js';
-import { OutputFifo, type Stream } from './output.js';
+import { LoggedFifo, OutputFifo, type Stream } from './output.js';
 import type { NotifyMessage } from './notify.js';
 import { isAlive, lineageOf, sessionOf, startTime, unitProcesses, type UnitProcess } from './proc.js';
 import { afterSpawns, spawnProcess } from './spawn.js';
 import { closeFd, pidfdOpen, pollReadable, type PollWatch } from './sys.js';
-import { limitsOf, unitCgroups, type UnitCgroups } from './unit-cgroups.js';
+import { enterCgroup, limitsOf, unitCgroups, type UnitCgroups } from './unit-cgroups.js';
 import { resolveUser } from './users.js';
 
 interface SpawnParams {
@@ -60,11 +59,9 @@ export class Effects {
   /** Process groups started for each unit that may still have members: the unit's "control group" until cgroups. */
   private groups = new Map<string, Set<number>>();
   /** The journal FIFOs of each unit (output.ts): its processes hold them, so they outlive a core. */
-  private outputs = new Map<string, Record<Stream, OutputFifo>>();
+  private outputs = new Map<string, Record<Stream, LoggedFifo>>();
   /** The NotifyFd= FIFO of each unit that has one, held by its main process the same way. */
   private readies = new Map<string, OutputFifo>();
-  /** Output read before the unit's main pid was known, by unit. */
-  private early = new Map<string, LogLine[]>();
   /** Removed units whose FIFOs go once the daemon has forgotten them. */
   private leaving = new Set<string>();
   /** Each unit's effects under way (Requested). */
@@ -179,7 +176,7 @@ export class Effects {
         // Like systemd, only the main command gets them.
         passFds: p.role === 'main' ? this.passedFds(u.name) : undefined,
         notifyFd: p.role === 'main' && cfg.NotifyFd > 0 ? { fd: cfg.NotifyFd, fifo: this.readyOf(u) } : undefined,
-        cgroup: cg?.procsFiles(u.name),
+        cgroup: cg ? enterCgroup(cg, u.name, cfg, p.phase, user) : undefined,
       });
     } catch (err) {
       return fail((err as Error).message, err instanceof DirectoryError ? err.status : undefined);
@@ -281,17 +278,10 @@ export class Effects {
    * STATE_DIR/io/<unit>.stdout and .stderr. Every process of the unit writes the same FIFO, so a line is the unit's:
    * it is recorded with the unit's main pid.
    */
-  private outputOf(u: Unit): Record<Stream, OutputFifo> {
+  private outputOf(u: Unit): Record<Stream, LoggedFifo> {
     let o = this.outputs.get(u.name);
     if (o) return o;
-    const fifo = (stream: Stream) =>
-      new OutputFifo(fifoPath(this.d, u.name, stream), (message) => {
-        const record: LogLine = { time: this.d.now(), unit: u.name, pid: null, stream, message };
-        // The first lines may come before the spawn has reported the pid: they wait for it (release()).
-        const early = this.early.get(u.name);
-        if (early || this.spawningMain(u)) return void (early ? early.push(record) : this.early.set(u.name, [record]));
-        this.d.logs.add({ ...record, pid: pidOf(this.d.context(u).mainPid) });
-      });
+    const fifo = (stream: Stream) => new LoggedFifo(fifoPath(this.d, u.name, stream), () => this.d.logs.watch(u.name, [stream]));
     o = { stdout: fifo('stdout'), stderr: fifo('stderr') };
     this.outputs.set(u.name, o);
     return o;
@@ -314,27 +304,26 @@ export class Effects {
     if (u) this.d.send(u, { type: 'NOTIFY', pid: pidOf(this.d.context(u).mainPid) ?? 0, fields: { READY: '1' } });
   }
 
-  /** A core taking over reads on what the unit's running processes write (and what waited meanwhile). */
+  /**
+   * A core taking over: the log process (maybe a new one) reads on what the unit's processes write, what waited
+   * meanwhile first; the core reads its NotifyFd= FIFO.
+   */
   private listen(u: Unit): void {
     const cfg = u.spec.config as ServiceConfig;
-    const o = this.outputOf(u);
-    const fifos: [string, OutputFifo][] = [];
-    if (cfg.StandardOutput?.kind === 'journal') fifos.push(['stdout', o.stdout]);
-    if (cfg.StandardError?.kind === 'journal') fifos.push(['stderr', o.stderr]);
-    if (cfg.NotifyFd > 0) fifos.push([`NotifyFd=${cfg.NotifyFd}`, this.readyOf(u)]);
-    for (const [what, fifo] of fifos) {
-      try {
-        void fifo.listen();
-      } catch (err) {
-        this.d.note(`${u.name}: cannot read its ${what}: ${(err as Error).message}`);
-      }
+    const streams = (['stdout', 'stderr'] as const).filter((s) => cfg[s === 'stdout' ? 'StandardOutput' : 'StandardError']?.kind === 'journal');
+    if (streams.length) this.d.logs.watch(u.name, streams);
+    if (!(cfg.NotifyFd > 0)) return;
+    try {
+      void this.readyOf(u).listen();
+    } catch (err) {
+      this.d.note(`${u.name}: cannot read its NotifyFd=${cfg.NotifyFd}: ${(err as Error).message}`);
     }
   }
 
   /**
    * A restart reuses a unit's FIFOs; a unit gone for good takes them along. Daemon.forget() releases the unit's
    * pids through track() just before it drops the unit, so whether it was forgotten is known only once that call
-   * has returned. An open reader reads on to EOF: the last lines of the unit's processes are still its.
+   * has returned. The log process reads the FIFOs to their end first: the last lines of the unit's processes are still its.
    */
   private leave(u: Unit): void {
     if (this.leaving.has(u.name)) return;
@@ -345,7 +334,9 @@ export class Effects {
       this.outputs.delete(u.name);
       this.readies.delete(u.name);
       this.subs.delete(u.name);
-      for (const stream of ['stdout', 'stderr', 'ready'] as const) fs.rmSync(fifoPath(this.d, u.name, stream), { force: true });
+      // The log process reads its FIFOs to the end, then removes them.
+      this.d.logs.forget(u.name);
+      fs.rmSync(fifoPath(this.d, u.name, 'ready'), { force: true });
     });
   }
 
@@ -426,7 +417,8 @@ export class Effects {
 
   /** Keep the pid index in step with a unit's machine (called on every snapshot; cheap when nothing moved). */
   track(u: Unit, main: number | null, control: number | null): void {
-    this.release(u, main);
+    // Lines read while the main process is being spawned wait for its pid in the log process.
+    this.d.logs.main(u.name, main, main === null && this.spawningMain(u));
     this.ended(u);
     if (u.removed && main === null && control === null) this.leave(u);
     const was = this.tracked.get(u.name);
@@ -450,6 +442,8 @@ export class Effects {
     const was = this.subs.get(u.name);
     this.subs.set(u.name, u.sub);
     if (was === undefined || was === u.sub || !REST.includes(u.sub)) return;
+    // What the run wrote is read to its end; a last line without a newline is a line.
+    this.d.logs.end(u.name);
     // A restart job (its stop phase just ended) or a start queued meanwhile brings the unit back.
     const restarting = this.d.engine.jobs().some((j) => j.unit === u.name && (j.type === 'start' || j.type === 'restart'));
     // Not when the unit comes back: the next run's first process would land in a cgroup being emptied by SIGKILL.
@@ -485,14 +479,6 @@ export class Effects {
 
   private roots() {
     return directoryRoots(process.getuid?.() ?? 0, this.d.env);
-  }
-
-  /** Lines that came while the main process was being spawned are its: recorded once its pid is known. */
-  private release(u: Unit, main: number | null): void {
-    const early = this.early.get(u.name);
-    if (!early || (main === null && this.spawningMain(u))) return;
-    this.early.delete(u.name);
-    for (const r of early) this.d.logs.add({ ...r, pid: main });
   }
 
   private spawningMain(u: Unit): boolean {

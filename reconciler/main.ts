@@ -99,6 +99,8 @@ async function main(): Promise<void> {
     // Every unit is stopped: the instance's cgroup parent is empty and goes (a crashed core leaves it to the next).
     d.effects.cgroups.cgroups?.close();
     sink?.note('all units stopped');
+    // The log process stores what the units wrote last, then ends.
+    await d.logs.exit();
     await exitNow(mainStatus(d) ?? code, action);
   }
 

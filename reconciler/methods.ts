@@ -3,9 +3,9 @@ import type { JobMode, JobType } from '../transactions/types.js';
 import { completeUnitName } from '../units/index.js';
 import type { Daemon } from './daemon.js';
 import type { Handler } from './control.js';
-import { matches, type LogFilter, type LogRecord } from './logs.js';
+import type { LogFilter } from '../logger/store.js';
 import { ControlError } from './protocol.js';
-import { socketInfo, timerInfo, unitInfo, unitProperties, unitStatus } from './view.js';
+import { resourceSample, socketInfo, timerInfo, unitInfo, unitProperties, unitStatus } from './view.js';
 import { killUnit } from './kill.js';
 
 const JOB_TYPES: JobType[] = ['start', 'stop', 'restart', 'reload', 'try-restart', 'reload-or-restart'];
@@ -53,17 +53,28 @@ export function methods(d: Daemon, hooks: Hooks): Record<string, Handler> {
         .sort((a, b) => byCodeUnits(`${a.next ?? '~'} ${a.unit}`, `${b.next ?? '~'} ${b.unit}`)),
 
     // systemctl list-sockets: each listening address of the active sockets (of every one with `all`).
+    // sctl top: every service's cgroup accounting in one call; the client takes %CPU from two of these.
+    resources: () => {
+      const sample = resourceSample(d);
+      if (!sample) throw new ControlError('ENOCGROUPS', `This manager has no cgroups, so no accounting: ${d.effects.cgroups.why}.`);
+      return sample;
+    },
+
     'list-sockets': (p) =>
       [...d.units.values()]
         .filter((u) => u.type.name === 'socket' && (p.all === true || u.active !== 'inactive'))
         .flatMap((u) => socketInfo(u))
         .sort((a, b) => byCodeUnits(`${a.listen} ${a.unit}`, `${b.listen} ${b.unit}`)),
 
-    status: (p) => {
+    status: async (p) => {
       const lines = typeof p.lines === 'number' ? p.lines : 10;
       const list = names(p);
       const units = list.length ? list.map((n) => d.unit(n)) : [...d.units.values()];
-      return units.map((u) => unitStatus(d, u, lines));
+      // The state as it is now; the last lines then come from the log process (none if it cannot answer).
+      const states = units.map((u) => unitStatus(d, u, []));
+      const logs = await Promise.all(units.map((u) => (lines > 0 ? d.logs.tail({ units: [u.name] }, lines).catch(() => []) : [])));
+      const lost = await d.logs.lost().catch(() => ({}) as Record<string, number>);
+      return states.map((s, i) => ({ ...s, logs: logs[i], ...(lost[s.name] && { logsLost: lost[s.name] }) }));
     },
 
     show: (p) => unitProperties(d, d.unit(completeUnitName(string(p.unit, 'unit')))),
@@ -103,21 +114,14 @@ export function methods(d: Daemon, hooks: Hooks): Record<string, Handler> {
     },
 
     logs: async (p, ctx) => {
-      const units = p.units ? names(p) : [];
-      for (const n of units) d.unit(n);
+      // `sysmaster` names the manager's own messages (docs/logs.md); any other name must be a unit.
+      const units = p.units ? strings(p.units, 'units').map((n) => (n === 'sysmaster' ? n : completeUnitName(n))) : [];
+      for (const n of units) if (n !== 'sysmaster') d.unit(n);
       const filter: LogFilter = { units, since: time(p.since, 'since'), until: time(p.until, 'until'), priority: level(p.priority) };
       const lines = typeof p.lines === 'number' ? p.lines : 100;
-      for (const r of d.logs.tail(filter, lines)) ctx.emit(r);
-      if (!p.follow) return null;
-      await new Promise<void>((resolve) => {
-        const off = d.logs.subscribe((r: LogRecord) => {
-          if (matches(r, filter)) ctx.emit(r);
-        });
-        ctx.signal.addEventListener('abort', () => {
-          off();
-          resolve();
-        });
-      });
+      // The log process reads the files and follows: the core's loop only passes the records on.
+      if (p.follow) await d.logs.follow(filter, lines, (r) => ctx.emit(r), ctx.signal);
+      else for (const r of await d.logs.tail(filter, lines)) ctx.emit(r);
       return null;
     },
 

@@ -106,6 +106,30 @@ function makeFifo(path: string): void {
   mkfifo(path, 0o600);
 }
 
+/** What a spawn needs of a FIFO it gives a process: its path, and attach() before the process is given it. */
+export interface Fifo {
+  readonly path: string;
+  attach(): { drained: Promise<void>; opened(): void };
+}
+
+/**
+ * A journal FIFO that the log process reads (logger/): the core only makes it and has the log process watch it.
+ * The log process holds it read-write, so there is no EOF to wait for.
+ */
+export class LoggedFifo implements Fifo {
+  constructor(
+    readonly path: string,
+    private readonly watch: () => void,
+  ) {}
+
+  attach(): { drained: Promise<void>; opened(): void } {
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+    makeFifo(this.path);
+    this.watch();
+    return { drained: Promise.resolve(), opened: () => {} };
+  }
+}
+
 /**
  * One journal stream of a unit: a FIFO in the state directory (docs/recovery.md, "What outlives a core"). Each
  * process writing it holds it open read-write, so a write never raises SIGPIPE, even while no core runs; it only
@@ -116,7 +140,7 @@ function makeFifo(path: string): void {
  * inherited it from them. It then closes; the next process gets a new reader (a reader opened on a FIFO whose
  * writers are all gone would see EOF at once, before the new writer opens it).
  */
-export class OutputFifo {
+export class OutputFifo implements Fifo {
   private fd: number | null = null;
   private watch: PollWatch | null = null;
   private readonly lines: LineSplitter;
@@ -125,9 +149,14 @@ export class OutputFifo {
   private drained: Promise<void> = Promise.resolve();
   private eof: (() => void) | null = null;
 
+  /**
+   * `hold`: the reader holds the FIFO read-write too (the log process): it never sees EOF, so it reads every writer
+   * to come without being told of them, and a partial last line waits for end().
+   */
   constructor(
     readonly path: string,
     onLine: (line: string, newline: boolean) => void,
+    private readonly hold = false,
   ) {
     this.lines = new LineSplitter(onLine);
   }
@@ -172,6 +201,12 @@ export class OutputFifo {
     return a.drained;
   }
 
+  /** Reads everything the pipe holds now (a held FIFO), then ends a partial last line if `end`. */
+  drain(end = false): void {
+    this.read(Infinity);
+    if (end) this.lines.end();
+  }
+
   /** Stop reading. What was not read stays in the pipe for the next reader, as long as a writer holds it. */
   close(): void {
     this.unpoll();
@@ -183,7 +218,8 @@ export class OutputFifo {
   }
 
   private open(): void {
-    const fd = openSync(this.path, fsc.O_RDONLY | fsc.O_NONBLOCK);
+    if (this.hold) makeFifo(this.path);
+    const fd = openSync(this.path, (this.hold ? fsc.O_RDWR : fsc.O_RDONLY) | fsc.O_NONBLOCK);
     try {
       if (pipeMax() > pipeSize(fd)) pipeSize(fd, pipeMax());
     } catch {
@@ -195,7 +231,7 @@ export class OutputFifo {
   }
 
   private poll(): void {
-    this.watch = pollReadable(this.fd!, () => this.read());
+    this.watch = pollReadable(this.fd!, () => this.read(READS_PER_WAKE));
   }
 
   private unpoll(): void {
@@ -203,8 +239,8 @@ export class OutputFifo {
     this.watch = null;
   }
 
-  private read(): void {
-    for (let i = 0; i < READS_PER_WAKE && this.fd !== null; i++) {
+  private read(reads: number): void {
+    for (let i = 0; i < reads && this.fd !== null; i++) {
       let n: number;
       try {
         n = readSync(this.fd, chunk, 0, CHUNK, null);

@@ -20,7 +20,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ExitInfo } from '../machines/types.js';
 import type { OutputTarget } from '../specs/types.js';
-import { LineSplitter, type OutputFifo, type Stream } from './output.js';
+import { LineSplitter, type Fifo, type Stream } from './output.js';
 import { enterScript } from './cgroups.js';
 import { pipe, posixSpawn, posixSpawnAsync, type SpawnRequest } from './sys.js';
 
@@ -186,7 +186,7 @@ export interface SpawnOptions {
    * `journal` outputs through FIFOs that outlive us (output.ts): the process holds its FIFO open read-write, so
    * it never gets SIGPIPE when our reader goes, and the FIFO's reader gets its lines. The manager's way.
    */
-  fifos?: Partial<Record<Stream, OutputFifo>>;
+  fifos?: Partial<Record<Stream, Fifo>>;
   /** Lines of `journal` outputs that have no FIFO: those go through a pipe only we read. */
   onLine?(stream: Stream, line: string): void;
   /** Exported as NOTIFY_SOCKET. */
@@ -200,7 +200,7 @@ export interface SpawnOptions {
    * NotifyFd=: the process gets this FIFO at fd `fd` (above the passed ones), held read-write like a journal FIFO,
    * so a write never raises SIGPIPE when our reader goes, and the FIFO's reader gets its lines.
    */
-  notifyFd?: { fd: number; fifo: OutputFifo };
+  notifyFd?: { fd: number; fifo: Fifo };
   /**
    * The cgroup.procs files of the unit's cgroups (Cgroups.procsFiles): a shell writes its own pid there before it
    * execs the command, so the process is in its cgroups before it can fork. With uid, that shell runs as root and
@@ -251,9 +251,9 @@ interface Outputs {
   /** Files we opened: closed. */
   opened: number[];
   /** FIFOs whose reader waits for this process: told it has opened them. */
-  fifos: ReturnType<OutputFifo['attach']>[];
+  fifos: ReturnType<Fifo['attach']>[];
   /** The NotifyFd= FIFO, released like `fifos`; not journal output, so `drained` does not wait for it. */
-  notify?: { fd: number; path: string; attached: ReturnType<OutputFifo['attach']> };
+  notify?: { fd: number; path: string; attached: ReturnType<Fifo['attach']> };
 }
 
 function fifosDrained(out: Outputs): Promise<void> {

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import type { SystemSpec, ServiceConfig } from '../specs/types.js';
 import { LIMIT_KEYS, LimitError, limitWrites, type Limits } from './cgroup-limits.js';
 import { Cgroups, detect, describe, machineCeilings } from './cgroups.js';
+import { delegatedControllers, subcgroupOf } from './delegate.js';
 
 /** The limit keys a service sets, as cgroups.ts takes them. */
 export function limitsOf(cfg: ServiceConfig): Limits {
@@ -41,7 +42,7 @@ export function checkLimits(spec: SystemSpec, c: UnitCgroups): string[] {
   for (const [name, unit] of Object.entries(spec.units)) {
     if (!name.endsWith('.service')) continue;
     const limits = limitsOf(unit.config as ServiceConfig);
-    const keys = Object.keys(limits);
+    const keys = [...Object.keys(limits), ...((unit.config as ServiceConfig).Delegate ? ['Delegate'] : [])];
     if (!keys.length) continue;
     if (!c.cgroups) {
       out.push(`${name}: ${keys.join(', ')}: cannot be honoured: this manager has no cgroups: ${c.why}; run as root or remove the keys`);
@@ -58,4 +59,21 @@ export function checkLimits(spec: SystemSpec, c: UnitCgroups): string[] {
     }
   }
   return out;
+}
+
+/**
+ * The cgroup.procs files a command of `phase` enters (spawn's `cgroup`), after what Delegate= asks for (systemd's
+ * unit_set_exec_params and exec_child): the delegated controllers made available in the unit's cgroup, the unit's
+ * cgroup handed to User= (its group: Group=, else the user's), and ExecStartPost=, ExecReload=, ExecStop= and
+ * ExecStopPost= run in the `.control` sub-cgroup. Idempotent, before every command, as create() is.
+ */
+export function enterCgroup(cg: Cgroups, unit: string, cfg: ServiceConfig, phase: string, user: { uid: number; gid: number } | null): string[] {
+  const d = cfg.Delegate ?? false;
+  const sub = subcgroupOf(d, phase);
+  if (d !== false) {
+    const v2 = cg.layout.tracking?.version === 2 ? cg.layout.tracking.controllers : [];
+    cg.create(unit, { delegated: delegatedControllers(d, v2), sub });
+    if (user && cfg.User) cg.chown(unit, user.uid, user.gid);
+  }
+  return cg.procsFiles(unit, sub);
 }

@@ -1,7 +1,7 @@
 import { constants } from 'node:os';
 import type { ServiceConfig, SocketConfig, TimerConfig } from '../specs/types.js';
 import type { Daemon, Unit } from './daemon.js';
-import type { LogRecord } from './logs.js';
+import type { LogRecord } from '../logger/store.js';
 
 /** A row of `list-units`: the public contract's fields (docs/protocol.md). */
 export interface UnitInfo {
@@ -26,6 +26,8 @@ export interface UnitStatus extends UnitInfo {
   file: string;
   line: number;
   logs: LogRecord[];
+  /** Records of the unit the log process could not store or forward (disk full: docs/logs.md), when there are any. */
+  logsLost?: number;
   /** The units this one starts (a timer's Unit=, a socket's Service=), when its type has such a key. */
   triggers?: string[];
   /** A socket's addresses, as systemctl status shows them: `127.0.0.1:80 (Stream)`. */
@@ -73,7 +75,8 @@ export function unitInfo(d: Daemon, u: Unit): UnitInfo {
   };
 }
 
-export function unitStatus(d: Daemon, u: Unit, lines: number): UnitStatus {
+/** `logs`: the unit's last records, which the log process reads (Daemon.logs.tail). */
+export function unitStatus(d: Daemon, u: Unit, logs: LogRecord[]): UnitStatus {
   const ctx = d.context(u);
   const exit = ctx.mainExit as { code: number | null; signal: string | null } | null | undefined;
   return {
@@ -87,7 +90,7 @@ export function unitStatus(d: Daemon, u: Unit, lines: number): UnitStatus {
     exitSignal: exit?.signal ?? null,
     file: u.spec.where.file,
     line: u.spec.where.line,
-    logs: d.logs.tail({ units: [u.name] }, lines),
+    logs,
     ...triggersOf(u),
     ...(u.type.name === 'timer' && { trigger: timerInfo(d, u).next }),
     ...(u.type.name === 'device' && { sysfs: (ctx.sysfs as string | null) ?? null }),
@@ -97,6 +100,33 @@ export function unitStatus(d: Daemon, u: Unit, lines: number): UnitStatus {
       ...((u.spec.config as SocketConfig).Accept && { accepted: ctx.accepted as number, connected: ctx.connections as number }),
     }),
   };
+}
+
+/** One unit's accounting in a `resources` sample (sctl top): tasks, bytes of memory, CPU nanoseconds so far; null where nothing counts it. */
+export interface UnitUsage {
+  unit: string;
+  tasks: number | null;
+  memoryBytes: number | null;
+  cpuNs: number | null;
+}
+
+/** Every unit that has a cgroup, read at once; `time` (ms, monotonic) is when, for rates between two samples. */
+export interface ResourceSample {
+  time: number;
+  units: UnitUsage[];
+}
+
+/** The `resources` method: the accounting of every service with a cgroup now, or null when this manager has no cgroups. */
+export function resourceSample(d: Daemon): ResourceSample | null {
+  const cg = d.effects.cgroups.cgroups;
+  if (!cg) return null;
+  const units: UnitUsage[] = [];
+  for (const u of d.units.values()) {
+    if (u.type.name !== 'service' || !cg.has(u.name)) continue;
+    const use = cg.usage(u.name);
+    units.push({ unit: u.name, tasks: use.tasks, memoryBytes: use.memory, cpuNs: use.cpuNs });
+  }
+  return { time: performance.now(), units };
 }
 
 function resourcesOf(d: Daemon, u: Unit): { resources?: Resources } {
@@ -155,7 +185,7 @@ export function socketInfo(u: Unit): SocketInfo[] {
 
 /** systemctl show's Key=Value properties, with systemctl's names, then every spec key as written. */
 export function unitProperties(d: Daemon, u: Unit): Record<string, string> {
-  const s = unitStatus(d, u, 0);
+  const s = unitStatus(d, u, []);
   const exitCode = s.exitSignal ? 'killed' : s.exitCode !== null ? 'exited' : '';
   const props: Record<string, string> = {
     Id: u.name,

@@ -37,7 +37,8 @@ export type KeyKind =
   | 'listens' // listen addresses (specs/listen.ts) → string[]
   | 'durations' // time spans → ms[]
   | 'calendar' // calendar events (specs/calendar.ts) → their normalised form, string[]
-  | 'limit'; // a cgroup limit in systemd's syntax (reconciler/cgroup-limits.ts) → its parsed value | null
+  | 'limit' // a cgroup limit in systemd's syntax (reconciler/cgroup-limits.ts) → its parsed value | null
+  | 'delegate'; // Delegate=: a boolean or controller names (reconciler/delegate.ts) → boolean | string[]
 
 export interface KeyDef {
   key: string;
@@ -330,6 +331,12 @@ export const serviceKeys: KeyDef[] = [
     doc: 'Relative block I/O share, 1 to 10000; cgroup v1 gets blkio.weight (needs the CFQ or BFQ scheduler). Default none.',
   },
   {
+    key: 'Delegate',
+    kind: 'delegate',
+    default: false,
+    doc: 'Hand the service its cgroup to divide, as systemd\'s Delegate=: `true`, `false`, or controller names (`["memory", "pids"]`, made available in its cgroup where the cgroup2 offers them). With User=, the cgroup directory and its cgroup.procs, cgroup.subtree_control and cgroup.threads are chowned to the user; ExecStartPost=, ExecReload=, ExecStop= and ExecStopPost= run in its `.control` sub-cgroup. The service moves its own processes into sub-cgroups (docs/cgroups.md). Needs root. Default false.',
+  },
+  {
     key: 'RemainAfterExit',
     kind: 'bool',
     default: false,
@@ -464,6 +471,12 @@ export const managerKeys: KeyDef[] = [
     kind: 'count',
     default: 4,
     doc: 'How many rotated log files are kept per unit besides the current one; the oldest beyond that is deleted. Default 4.',
+  },
+  {
+    key: 'ForwardToSyslog',
+    kind: 'bool',
+    default: false,
+    doc: "Also send every captured record to the syslog socket (`/dev/log`), as journald.conf's ForwardToSyslog= does: `<PRI>` with facility daemon, the unit's name as identifier, its main pid (docs/logs.md). Default false.",
   },
 ];
 

@@ -9,6 +9,7 @@ import { DurationError, durationPattern, formatDuration, parseDuration } from '.
 import type { KeyDef, KeyKind } from './keys.js';
 import { expectListen, ListenError, parseListen } from './listen.js';
 import { LimitError, parseLimit, type LimitKey } from '../reconciler/cgroup-limits.js';
+import { DELEGATE_CONTROLLERS, DelegateError, parseDelegate } from '../reconciler/delegate.js';
 import { suggest } from './suggest.js';
 import { localZone } from './zone.js';
 import type { Condition, ExitStatusSet, OutputTarget } from './types.js';
@@ -425,6 +426,20 @@ export const kinds: Record<KeyKind, Kind> = {
       }
     },
     toml: () => undefined,
+  },
+  delegate: {
+    label: () => 'boolean or controllers',
+    expect: () => `true, false, or controller names (${DELEGATE_CONTROLLERS.join(', ')})`,
+    schema: () => ({ anyOf: [{ type: 'boolean' }, { type: 'string' }, { type: 'array', items: { type: 'string', enum: [...DELEGATE_CONTROLLERS] } }] }),
+    normalise: (raw, def, check) => {
+      try {
+        return parseDelegate(raw);
+      } catch (e) {
+        if (!(e instanceof DelegateError)) throw e;
+        return check.bad(e.message, e.hint);
+      }
+    },
+    toml: (v) => v,
   },
   calendar: {
     label: () => 'calendar events',

@@ -96,6 +96,8 @@ export interface ServiceConfig extends UnitCommon {
   CPUQuota?: Limits['CPUQuota'] | null;
   TasksMax?: Limits['TasksMax'] | null;
   IOWeight?: Limits['IOWeight'] | null;
+  /** Delegate= (reconciler/delegate.ts): false, true (every controller), or the controllers asked for. */
+  Delegate?: boolean | string[];
   RemainAfterExit: boolean;
   PIDFile: string | null;
   User: string | null;
@@ -221,6 +223,8 @@ export interface ManagerConfig {
   LogMaxSize: number;
   /** Rotated log files kept per unit. */
   LogMaxFiles: number;
+  /** Records also go to the syslog socket (docs/logs.md). */
+  ForwardToSyslog: boolean;
   /** What the next core does with an apply a dead core left unfinished. */
   OnCrash: 'rollback' | 'resume';
   /** The FailureAction= of units that set none. */

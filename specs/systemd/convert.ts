@@ -10,6 +10,7 @@ import { commonKeys, type KeyDef, unitKeys } from '../keys.js';
 import { parseSpec } from '../loader.js';
 import { suggest } from '../suggest.js';
 import { directives } from './directives.js';
+import { parseDelegate } from '../../reconciler/delegate.js';
 import { describe, type Found, instantiate, isUnitName, Lookup, searchPath, templateOf, typeOf } from './lookup.js';
 import { expandSpecifiers, fromMachine, type Host, SpecifierError, thisHost } from './specifiers.js';
 import { type Assignment, readUnit } from './unitfile.js';
@@ -190,6 +191,10 @@ function convertValue(def: KeyDef, value: string, report: (kind: ReportKind, mes
     case 'bool':
       if (!(value.toLowerCase() in bools)) throw new Error(`"${value}" is not a boolean`);
       return [bools[value.toLowerCase()]];
+    case 'delegate': {
+      const d = parseDelegate(value);
+      return [typeof d === 'boolean' ? d : d.join(' ')];
+    }
     case 'count':
       if (!/^\d+$/.test(value)) throw new Error(`"${value}" is not a non-negative integer`);
       return [Number(value)];

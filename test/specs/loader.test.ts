@@ -19,6 +19,7 @@ t.test('an almost empty service gets every default', async (t) => {
     LogTarget: 'console',
     LogMaxSize: 8 * 1024 * 1024,
     LogMaxFiles: 4,
+    ForwardToSyslog: false,
   });
   t.match(c, {
     Description: 'web.service',

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { LogStore, type LogRecord } from '../../reconciler/logs.js';
+import { LogStore, type LogRecord } from '../../logger/store.js';
 
 function store(t: Test, limits = { maxSize: 1024, maxFiles: 3 }): { s: LogStore; dir: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-logs-'));

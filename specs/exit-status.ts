@@ -1,0 +1,55 @@
+// systemd's names of exit statuses (src/basic/exit-status.c), as systemctl status prints them: `status=219/CGROUP`.
+
+/** libc's two and systemd's own (200 and up: what failed while setting up a process, before its command ran). */
+const NAMES: Record<number, string> = {
+  0: 'SUCCESS',
+  1: 'FAILURE',
+  200: 'CHDIR',
+  201: 'NICE',
+  202: 'FDS',
+  203: 'EXEC',
+  204: 'MEMORY',
+  205: 'LIMITS',
+  206: 'OOM_ADJUST',
+  207: 'SIGNAL_MASK',
+  208: 'STDIN',
+  209: 'STDOUT',
+  210: 'CHROOT',
+  211: 'IOPRIO',
+  212: 'TIMERSLACK',
+  213: 'SECUREBITS',
+  214: 'SETSCHEDULER',
+  215: 'CPUAFFINITY',
+  216: 'GROUP',
+  217: 'USER',
+  218: 'CAPABILITIES',
+  219: 'CGROUP',
+  220: 'SETSID',
+  221: 'CONFIRM',
+  222: 'STDERR',
+  224: 'PAM',
+  225: 'NETWORK',
+  226: 'NAMESPACE',
+  227: 'NO_NEW_PRIVILEGES',
+  228: 'SECCOMP',
+  229: 'SELINUX_CONTEXT',
+  230: 'PERSONALITY',
+  231: 'APPARMOR_PROFILE',
+  232: 'ADDRESS_FAMILIES',
+  233: 'RUNTIME_DIRECTORY',
+  235: 'CHOWN',
+  236: 'SMACK_PROCESS_LABEL',
+  237: 'KEYRING',
+  238: 'STATE_DIRECTORY',
+  239: 'CACHE_DIRECTORY',
+  240: 'LOGS_DIRECTORY',
+  241: 'CONFIGURATION_DIRECTORY',
+  242: 'NUMA_POLICY',
+  243: 'CREDENTIALS',
+  245: 'BPF',
+};
+
+/** An exit code as systemctl status shows it: `219/CGROUP`, `1/FAILURE`, or the bare number when it has no name. */
+export function formatExitStatus(code: number): string {
+  return code in NAMES ? `${code}/${NAMES[code]}` : String(code);
+}
