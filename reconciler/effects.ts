@@ -331,6 +331,7 @@ export class Effects {
     setImmediate(() => {
       this.leaving.delete(u.name);
       if (this.d.units.has(u.name)) return;
+      for (const f of Object.values(this.outputs.get(u.name) ?? {})) f.close();
       this.outputs.delete(u.name);
       this.readies.delete(u.name);
       this.subs.delete(u.name);

@@ -113,20 +113,32 @@ export interface Fifo {
 }
 
 /**
- * A journal FIFO that the log process reads (logger/): the core only makes it and has the log process watch it.
- * The log process holds it read-write, so there is no EOF to wait for.
+ * A journal FIFO that the log process reads (logger/): the core makes it and has the log process watch it. The
+ * core holds it read-write too: a pipe keeps its bytes only while someone has it open, and a short-lived command
+ * may write and exit before the log process has opened it (the first commands of a boot, a log process being
+ * restarted). close() lets it go when the unit is gone.
  */
 export class LoggedFifo implements Fifo {
+  private fd: number | null = null;
+
   constructor(
     readonly path: string,
     private readonly watch: () => void,
   ) {}
 
   attach(): { drained: Promise<void>; opened(): void } {
-    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
-    makeFifo(this.path);
+    if (this.fd === null) {
+      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+      makeFifo(this.path);
+      this.fd = openSync(this.path, fsc.O_RDWR | fsc.O_NONBLOCK);
+    }
     this.watch();
     return { drained: Promise.resolve(), opened: () => {} };
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
   }
 }
 

@@ -157,3 +157,19 @@ t.test('a full disk: the records it refuses are counted and shown by sctl status
   const text = await up.sctl('status', 'flood');
   t.match(text.stdout, /Logs: \d+ records lost/, 'sctl status says so');
 });
+
+t.test('the first commands of a boot: what they write before the log process runs is kept', async (t) => {
+  const dir = scratch('sm-boot-');
+  const up = new Up(
+    writeSpec(dir, `[service.early]\nExecStartPre = ["/bin/echo", "before the log process"]\nExecStart = ["/bin/sleep", "60"]\n`),
+    path.join(dir, 'state'),
+    [],
+    { init: true },
+  );
+  t.teardown(() => up.stop());
+  await up.ready();
+  const rs = await jsonLines(up, 'early');
+  t.ok(rs.some((r) => r.message === 'before the log process'), 'stored');
+  await up.waitFor(/^early\.service +\| before the log process$/m);
+  t.pass('and shown on the console');
+});
