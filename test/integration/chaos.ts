@@ -348,7 +348,8 @@ export function check(opts: {
 
   for (const p of procs) {
     if (p.state === 'Z') bad.push(`zombie: ${show(p)}`);
-    else if (p.pid !== core && ![...p.words].some((w) => marks.has(w))) {
+    // The manager's own processes: the core, and its log process (docs/logs.md), which outlives each core.
+    else if (p.pid !== core && !p.words.has('sysmaster-logger') && ![...p.words].some((w) => marks.has(w))) {
       bad.push(`orphan, in no unit: ${show(p)}, SYSMASTER_UNIT=${unitEnv(p.pid) ?? '(none)'}`);
     }
   }
