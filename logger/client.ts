@@ -15,7 +15,7 @@ export class LoggerClient {
   private sock: net.Socket | null = null;
   private connecting: Promise<void> | null = null;
   private queue: LoggerRequest[] = [];
-  private config: LoggerConfig = { limits: null, syslog: false };
+  private config: LoggerConfig = { limits: null, syslog: false, names: [] };
   /** What a new log process must be told again: the FIFOs to read, and each unit's main pid. */
   private watched = new Map<string, Set<Stream>>();
   private mains = new Map<string, { pid: number | null; spawning: boolean }>();

@@ -4,6 +4,7 @@
 // write waits in the pipes for the next log process.
 import fs from 'node:fs';
 import { consoleSink } from '../reconciler/console.js';
+import type { Sink } from '../reconciler/daemon.js';
 import { OutputFifo } from '../reconciler/output.js';
 import { fifoPath, type LoggerConfig, type Stream } from './protocol.js';
 import { LogStore, type LogLine, type LogRecord } from './store.js';
@@ -31,17 +32,18 @@ export class Logger {
   private lost = new Map<string, number>();
   private said = new Map<string, string>();
   private syslog = false;
-  private readonly show: ((r: LogRecord) => void) | null;
+  private readonly console: Sink | null;
 
   constructor(private readonly o: LoggerOptions) {
     this.store = new LogStore(`${o.stateDir}/logs`, (unit, count, why) => this.losing(unit, count, why));
     // What `up` and a container show: the same lines as the core's state changes, `unit | line` or bare.
-    this.show = o.console ? consoleSink(o.console === 'prefix', []).line : null;
+    this.console = o.console ? consoleSink(o.console === 'prefix', []) : null;
   }
 
   configure(c: LoggerConfig): void {
     this.store.limits = c.limits;
     this.syslog = c.syslog;
+    this.console?.widen(c.names);
   }
 
   watch(unit: string, streams: Stream[]): void {
@@ -119,7 +121,7 @@ export class Logger {
 
   private add(line: LogLine): void {
     const r = this.store.add(line);
-    if (r.stream !== 'manager') this.show?.(r);
+    if (r.stream !== 'manager') this.console?.line(r);
     if (!this.syslog || !this.o.syslog) return;
     const sent = this.o.syslog(syslogLine(r));
     if (sent === 'busy') this.losing('syslog', 1, 'the syslog socket is full');

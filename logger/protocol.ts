@@ -11,6 +11,8 @@ export interface LoggerConfig {
   limits: { maxSize: number; maxFiles: number } | null;
   /** ForwardToSyslog: every record also goes to the syslog socket. */
   syslog: boolean;
+  /** The units the console shows: their names are padded to the longest, as the core pads its state lines. */
+  names: string[];
 }
 
 export type LoggerRequest =

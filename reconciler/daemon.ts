@@ -26,6 +26,8 @@ import type { ActorRow, CoreState, StateChange, StateStore, UnitDef } from './st
 /** Where `up` shows what happens: state changes and captured output. */
 export interface Sink {
   line(r: LogRecord): void;
+  /** The units whose lines it shows (the spec's, not found mounts and devices): it pads names to the longest. */
+  widen(names: string[]): void;
   state(unit: string, from: ActiveState, to: ActiveState, sub: string, result: string): void;
   note(message: string): void;
 }
@@ -245,7 +247,7 @@ export class Daemon {
     this.specFile = state.specFile;
     this.eventSeq = state.eventSeq;
     this.manager = state.manager as ManagerConfig | null;
-    this.configureLogs();
+    this.configureLogs(state.units.map((row) => row.spec as UnitSpec));
     // The effects each unit's state had asked for that were still under way (actorRow()).
     const requested = new Map<string, Parameters<Effects['adopt']>[2]>();
     for (const row of state.units) {
@@ -387,7 +389,7 @@ export class Daemon {
   install(desired: SystemSpec, p: Plan): void {
     this.specFile = desired.files[0] ?? null;
     this.manager = desired.manager;
-    this.configureLogs();
+    this.configureLogs(Object.values(desired.units));
     // A unit the spec names again is not removed after all, and keeps no new definition the spec no longer asks for
     // (a rollback putting back what was in force while a removal or a restart was under way).
     const changed = new Set(p.changed.map((c) => c.unit));
@@ -638,10 +640,15 @@ export class Daemon {
     return `# ${u.spec.where.file}:${u.spec.where.line}\n${lines.slice(start, end).join('\n')}\n`;
   }
 
-  /** [manager] LogMaxSize, LogMaxFiles and ForwardToSyslog, to the log process; no rotation before a spec. */
-  private configureLogs(): void {
+  /**
+   * [manager] LogMaxSize, LogMaxFiles and ForwardToSyslog, to the log process (no rotation before a spec); the
+   * names of `units` that show on the console, to it and to the sink, which pad them alike.
+   */
+  private configureLogs(units: UnitSpec[]): void {
     const m = this.manager;
-    this.logs.configure({ limits: m && { maxSize: m.LogMaxSize, maxFiles: m.LogMaxFiles }, syslog: m?.ForwardToSyslog ?? false });
+    const names = units.filter((s) => !s.found).map((s) => s.name);
+    this.sink?.widen(names);
+    this.logs.configure({ limits: m && { maxSize: m.LogMaxSize, maxFiles: m.LogMaxFiles }, syslog: m?.ForwardToSyslog ?? false, names });
   }
 
   close(): void {

@@ -10,7 +10,7 @@ import { readEnvironmentFile } from './envfile.js';
 import { killUnit, signalGroup, signalProcess, type Signal } from './kill.js';
 import { LoggedFifo, OutputFifo, type Stream } from './output.js';
 import type { NotifyMessage } from './notify.js';
-import { isAlive, lineageOf, sessionOf, startTime, unitProcesses, type UnitProcess } from './proc.js';
+import { isAlive, lineageOf, sessionOf, startTime, unitMembers, unitProcesses, type UnitProcess } from './proc.js';
 import { afterSpawns, spawnProcess } from './spawn.js';
 import { closeFd, pidfdOpen, pollReadable, type PollWatch } from './sys.js';
 import { enterCgroup, limitsOf, unitCgroups, type UnitCgroups } from './unit-cgroups.js';
@@ -573,18 +573,25 @@ export class Effects {
 
   /**
    * After a takeover, the unit's live processes, from one /proc scan for all units made when first needed (not per
-   * unit: a takeover of hundreds of units stays fast). It also gives each unit back the process groups the dead core
-   * had started, which were in its memory only. The core is init's child, and every service is below init.
+   * unit: a takeover of hundreds of units stays fast), and from each unit's cgroup where it has one. It also gives
+   * each unit back the process groups the dead core had started, which were in its memory only. The core is init's
+   * child, and every service is below init.
    */
   private foundOf(u: Unit): UnitProcess[] {
     if (!this.found) {
-      this.found = new Map();
+      const scanned = new Map<string, UnitProcess[]>();
       for (const p of unitProcesses(process.ppid)) {
-        const list = this.found.get(p.unit);
+        const list = scanned.get(p.unit);
         if (list) list.push(p);
-        else this.found.set(p.unit, [p]);
-        const owner = this.d.units.get(p.unit);
-        if (owner) this.groupsOf(owner).add(p.group);
+        else scanned.set(p.unit, [p]);
+      }
+      // A unit with a cgroup: its members, a stronger check than the environment a process may change.
+      const cg = this.cgroups.cgroups;
+      this.found = new Map();
+      for (const [name, owner] of this.d.units) {
+        const list = unitMembers(name, scanned.get(name) ?? [], cg?.has(name) ? cg.pids(name) : null);
+        this.found.set(name, list);
+        for (const p of list) this.groupsOf(owner).add(p.group);
       }
     }
     return this.found.get(u.name) ?? [];

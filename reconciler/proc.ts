@@ -111,6 +111,23 @@ export function unitProcesses(root: number, self = process.pid): UnitProcess[] {
   return out;
 }
 
+/**
+ * A unit's processes after a takeover, by its cgroup when it has one (docs/cgroups.md, Recovery): every member is
+ * the unit's, also one that cleared its environment (`env -i`), and a process that carries the unit's variable but
+ * lives outside the cgroup is not. `members` null: the unit has no cgroup, the /proc scan's `found` stands.
+ */
+export function unitMembers(unit: string, found: UnitProcess[], members: number[] | null): UnitProcess[] {
+  if (members === null) return found;
+  const byPid = new Map(found.map((p) => [p.pid, p]));
+  return members.flatMap((pid) => {
+    const known = byPid.get(pid);
+    if (known) return [known];
+    const f = stat(pid);
+    if (!f || f[STATE] === 'Z' || f[STATE] === 'X') return [];
+    return [{ pid, session: Number(f[SESSION]), group: Number(f[PGRP]), start: BigInt(f[STARTTIME]), unit, spawn: null }];
+  });
+}
+
 /** The value of `name` in a NUL-separated environment block, or null. */
 function variable(environ: string, name: string): string | null {
   const key = `\0${name}=`;
