@@ -369,6 +369,8 @@ const machineSetup = setup({
     stoppingNotified: ({ context }) => context.notifyState === 'stopping',
     reloadingNotified: ({ context }) => context.notifyState === 'reloading',
     canReload: ({ context }) => context.config.ExecReload.length > 0,
+    oomStop: ({ context }) => context.config.OOMPolicy === 'stop',
+    oomKill: ({ context }) => context.config.OOMPolicy === 'kill',
     watchdogTriggered: ({ event }) => event.type === 'NOTIFY' && event.fields.WATCHDOG === 'trigger',
     reloadDone: ({ context }) =>
       idle(context, 'control') && context.queue.length === 0 && (context.notifyState !== 'reloading' || mainGone(context)),
@@ -445,6 +447,17 @@ const next = {
 /** systemd's service_enter_signal(STOP_SIGTERM): the way out of any failed or cancelled start. */
 const terminate = (first?: ReturnType<typeof fail> | 'forbidRestart') =>
   ({ target: 'stop-sigterm', actions: first ? [first, killAll('term')] : [killAll('term')] }) as const;
+
+/**
+ * systemd's service_notify_cgroup_oom_event() while the unit starts or runs: OOMPolicy=stop fails it, and the
+ * state's `failed` guard stops it; kill SIGKILLs everything at once; continue leaves it be (effects.ts logs it).
+ */
+const oom = {
+  OOM: [
+    { guard: 'oomKill', target: 'stop-sigkill', actions: fail('oom-kill') },
+    { guard: 'oomStop', actions: fail('oom-kill') },
+  ],
+} as const;
 
 /** systemd's service_enter_dead(): restart, fail or rest, once nothing of ours runs. */
 const finish = [
@@ -529,7 +542,7 @@ export const serviceMachine = machineSetup.createMachine({
     'start-pre': {
       entry: [enter('start-pre', 'start'), load('ExecStartPre')],
       always: [next, { guard: 'failed', ...terminate() }, { guard: 'controlIdle', target: 'start' }],
-      on: { TIMEOUT: { guard: 'due', ...terminate(fail('timeout')) }, ...cancel },
+      on: { TIMEOUT: { guard: 'due', ...terminate(fail('timeout')) }, ...oom, ...cancel },
     },
     start: {
       entry: [enter('start', 'keep'), load('ExecStart')],
@@ -558,6 +571,7 @@ export const serviceMachine = machineSetup.createMachine({
           { guard: 'awaitingPidFile', ...terminate(fail('protocol')) },
         ],
         TIMEOUT: { guard: 'due', ...terminate(fail('timeout')) },
+        ...oom,
         ...adoptsMainPid,
         ...cancel,
       },
@@ -565,7 +579,7 @@ export const serviceMachine = machineSetup.createMachine({
     'start-post': {
       entry: [enter('start-post', 'keep'), load('ExecStartPost')],
       always: [next, { guard: 'failed', ...terminate() }, { guard: 'controlIdle', target: 'running' }],
-      on: { TIMEOUT: { guard: 'due', ...terminate(fail('timeout')) }, ...adoptsMainPid, ...cancel },
+      on: { TIMEOUT: { guard: 'due', ...terminate(fail('timeout')) }, ...oom, ...adoptsMainPid, ...cancel },
     },
     // systemd's service_enter_running(): the service stays here only while it is good.
     running: {
@@ -586,6 +600,7 @@ export const serviceMachine = machineSetup.createMachine({
           { actions: ['noteNotify', 'adoptMainPid', 'petWatchdog'] },
         ],
         TIMEOUT: { guard: 'due', target: 'stop-sigterm', actions: [fail('watchdog'), killAll('abort')] },
+        ...oom,
       },
     },
     exited: {

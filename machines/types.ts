@@ -73,4 +73,6 @@ export type ProcessEvent =
   /** An sd_notify datagram the runtime already checked against NotifyAccess. */
   | { type: 'NOTIFY'; pid: number; fields: Record<string, string>; now: number }
   /** Answer to the readPidFile effect: the pid in PIDFile=, checked alive, or null. */
-  | { type: 'PIDFILE'; pid: number | null; now: number };
+  | { type: 'PIDFILE'; pid: number | null; now: number }
+  /** The kernel's OOM killer killed a process of the unit's cgroup (its memory cgroup counted one more). */
+  | { type: 'OOM'; now: number };

@@ -81,6 +81,9 @@ export class Effects {
   readonly cgroups: UnitCgroups;
   /** The OOM-kill count of each unit's memory cgroup when its main process was spawned. */
   private ooms = new Map<string, number | null>();
+  /** The same count as last polled (checkOoms): an OOM kill of any process of the unit. */
+  private oomSeen = new Map<string, number | null>();
+  private oomPoll: NodeJS.Timeout | null = null;
 
   constructor(private d: Daemon) {
     this.cgroups = unitCgroups(d.paths.dir);
@@ -158,7 +161,7 @@ export class Effects {
         // Idempotent: every command finds its cgroup and the limits as the spec now says.
         cg.create(u.name);
         cg.setLimits(u.name, limitsOf(cfg));
-        if (p.role === 'main') this.ooms.set(u.name, cg.oomKills(u.name));
+        if (p.role === 'main') this.countOoms(u);
       }
       handle = spawnProcess({
         argv: p.command.argv,
@@ -198,6 +201,35 @@ export class Effects {
       },
       () => {}, // a spawn failure already arrived through `spawned`
     );
+  }
+
+  /** From now on, an OOM kill in the unit's cgroup is the unit's: at its main process's spawn, or a takeover. */
+  private countOoms(u: Unit): void {
+    const cg = this.cgroups.cgroups;
+    if (!cg) return;
+    const kills = cg.oomKills(u.name);
+    this.ooms.set(u.name, kills);
+    this.oomSeen.set(u.name, kills);
+    this.oomPoll ??= setInterval(() => this.checkOoms(), OOM_POLL_MS).unref();
+  }
+
+  /**
+   * OOMPolicy=: a unit's memory cgroup that counted another OOM kill, of whichever of its processes, tells its
+   * machine (polled: the v1 memory controller has no file to watch, only an eventfd per cgroup).
+   */
+  private checkOoms(): void {
+    const cg = this.cgroups.cgroups;
+    if (!cg) return;
+    for (const u of this.d.units.values()) {
+      const seen = this.oomSeen.get(u.name);
+      if (seen === undefined || seen === null || REST.includes(u.sub)) continue;
+      const now = cg.oomKills(u.name);
+      if (now === null || now <= seen) continue;
+      this.oomSeen.set(u.name, now);
+      const policy = (u.spec.config as ServiceConfig).OOMPolicy;
+      this.d.note(`${u.name}: the OOM killer killed ${now - seen} of its processes (OOMPolicy=${policy})`);
+      this.d.send(u, { type: 'OOM' });
+    }
   }
 
   /** The unit's memory cgroup counted an OOM kill since its main process was spawned. */
@@ -552,7 +584,10 @@ export class Effects {
       const reach = new Set([...verified, ...found.flatMap((p) => [p.pid, p.group])].filter((id) => !skip.has(id)));
       this.kill(u, r.params, (id) => reach.has(id));
     }
-    if (live) this.listen(u);
+    if (live) {
+      this.listen(u);
+      this.countOoms(u);
+    }
     return gone;
   }
 
@@ -641,6 +676,9 @@ export class Effects {
     return u ? { u, relation: 'session' } : null;
   }
 }
+
+/** How often the units' OOM kill counts are read (checkOoms). */
+const OOM_POLL_MS = 250;
 
 function fifoPath(d: Daemon, unit: string, stream: Stream | 'ready'): string {
   return path.join(d.paths.dir, 'io', `${unit}.${stream}`);

@@ -283,6 +283,13 @@ export const serviceKeys: KeyDef[] = [
     doc: "Which processes stop signals go to: all of the unit's processes, the main process first (`mixed`), only the main one, or none. Default `control-group`.",
   },
   {
+    key: 'OOMPolicy',
+    kind: 'enum',
+    values: ['continue', 'stop', 'kill'],
+    default: 'stop',
+    doc: "What happens when the kernel's OOM killer kills a process of the unit's cgroup (docs/cgroups.md): `stop` stops the unit, `kill` SIGKILLs all its processes, both with the result `oom-kill` (which Restart= sees); `continue` only logs it. The main process's own OOM kill is always `oom-kill`. Needs the memory controller. Default `stop`, as systemd's.",
+  },
+  {
     key: 'KillSignal',
     kind: 'signal',
     default: 'SIGTERM',

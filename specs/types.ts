@@ -87,6 +87,8 @@ export interface ServiceConfig extends UnitCommon {
   TimeoutStartSec: Duration;
   TimeoutStopSec: Duration;
   KillMode: KillMode;
+  /** What an OOM kill in the unit's cgroup does (docs/cgroups.md). */
+  OOMPolicy: 'continue' | 'stop' | 'kill';
   KillSignal: string; // 'SIGTERM'
   SendSIGKILL: boolean;
   /** cgroup limits as parsed (reconciler/cgroup-limits.ts); null or absent when not set. */

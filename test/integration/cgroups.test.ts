@@ -55,6 +55,38 @@ RestartSec = "10s"
   t.equal(await up.until('hog', 'NRestarts', (v) => v === '1', 30_000), '1', 'restarted');
 });
 
+t.test('OOMPolicy=: a child of the main process OOM-killed stops the unit (stop), or not (continue)', { skip }, async (t) => {
+  const dir = scratch();
+  // The main process (sh) outlives its child, the hog, and then sleeps: only OOMPolicy= can end the unit.
+  const hog = `["/bin/sh", "-c", "/usr/bin/node -e 'const a = []; for (;;) a.push(Buffer.alloc(1 << 20, 1))'; touch ${dir}/$0; exec sleep 60"`;
+  const spec = writeSpec(
+    dir,
+    `[service.stops]
+ExecStart = ${hog}, "stops"]
+MemoryMax = "64M"
+
+[service.goes-on]
+ExecStart = ${hog}, "goes-on"]
+MemoryMax = "64M"
+OOMPolicy = "continue"
+`,
+  );
+  const up = new Up(spec, path.join(dir, 'state'));
+  t.teardown(() => up.stop());
+  await up.ready();
+  t.equal(await up.until('stops', 'Result', (v) => v === 'oom-kill', 30_000), 'oom-kill', 'the default, stop: result oom-kill');
+  t.equal(await up.until('stops', 'ActiveState', (v) => v === 'failed'), 'failed', 'and stopped');
+  for (let i = 0; i < 1500 && !fs.existsSync(path.join(dir, 'goes-on')); i++) await sleep(20);
+  t.ok(fs.existsSync(path.join(dir, 'goes-on')), 'continue: the hog was killed and the main process went on');
+  // Once the manager has seen the OOM kill (it logs it), the unit must still run.
+  const seen = /goes-on\.service: the OOM killer killed \d+ of its processes \(OOMPolicy=continue\)/;
+  let manager = '';
+  for (let i = 0; i < 500 && !seen.test(manager); i++, await sleep(20)) manager = (await up.sctl('logs', 'sysmaster')).stdout;
+  t.match(manager, seen, 'the manager saw it');
+  t.equal(await up.until('goes-on', 'ActiveState', () => true), 'active', 'continue: still active');
+  t.equal(await up.until('goes-on', 'Result', () => true), 'success');
+});
+
 t.test('TasksMax stops a fork loop', { skip }, async (t) => {
   const dir = scratch();
   const mark = marker();

@@ -41,6 +41,7 @@ export function serviceConfig(over: Partial<ServiceConfig> = {}): ServiceConfig 
     TimeoutStartSec: 90_000,
     TimeoutStopSec: 90_000,
     KillMode: 'control-group',
+    OOMPolicy: 'stop',
     KillSignal: 'SIGTERM',
     SendSIGKILL: true,
     RemainAfterExit: false,

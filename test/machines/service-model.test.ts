@@ -28,6 +28,7 @@ function eventsFor(s: Snap): ServiceEvent[] {
     { type: 'RESET_FAILED', now },
     { type: 'TIMEOUT', now }, // stale unless no deadline is set
     { type: 'EXIT', pid: 999, code: 1, signal: null, core: false, now },
+    { type: 'OOM', now },
   ];
   if (c.config.Type === 'forking') events.push({ type: 'PIDFILE', pid: PIDFILE_PID, now }, { type: 'PIDFILE', pid: null, now });
   if (c.deadline !== null) events.push({ type: 'TIMEOUT', now: c.deadline });
