@@ -1,0 +1,125 @@
+// sysmaster in the side-by-side benchmark (issue 9): bin/sysmaster-init.js as PID 1 of its own PID namespace
+// (`unshare --pid --fork --mount-proc`), its state directory in a scratch directory on /dev/shm (where a host keeps
+// /run), console off, the workload rendered as a spec of Type=notify services whose payload says READY=1 with
+// `systemd-notify --ready` (bench/dag.ts's dagSpec). All ready: the core's job queue is empty and every unit is active,
+// asked on the control socket (what `sctl list-jobs` and `sctl list-units` ask). Stopped: SIGTERM to init, to the last
+// payload gone. Memory and CPU: init, the core and the log process (the tree under init, less the payloads).
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { call } from '../../reconciler/client.js';
+import type { UnitInfo } from '../../reconciler/view.js';
+import { stateTmp } from '../dirs.js';
+import {
+  cleanEnv,
+  findProgram,
+  killPayloads,
+  managerUsage,
+  payloadsGone,
+  signal,
+  since,
+  startNamespaced,
+  unshareAvailable,
+  waitFor,
+} from './measure.js';
+import type { Manager, RunResult, Workload } from './types.js';
+import { payloadScript } from './workloads.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const init = path.join(root, 'bin/sysmaster-init.js');
+const READY = 'systemd-notify --ready';
+const READY_TIMEOUT_MS = Number(process.env.BENCH_PEER_TIMEOUT_MS ?? 300_000);
+/** How often the benchmark asks the core whether everything is up (each ask costs the core a little CPU). */
+const POLL_MS = 25;
+
+/** The workload as a sysmaster spec: Type=notify services, Requires= and After= per edge. */
+export function sysmasterSpec(w: Workload, marker: string): string {
+  const out = ['[manager]', 'DefaultTimeoutStartSec = "300s"', 'DefaultTimeoutStopSec = "30s"', ''];
+  const exec = JSON.stringify(['/bin/sh', '-c', payloadScript(READY, marker)]);
+  for (const u of w.units) {
+    out.push(`[service.${u.name}]`, 'Type = "notify"', 'NotifyAccess = "all"', `ExecStart = ${exec}`);
+    if (u.after.length) {
+      const deps = JSON.stringify(u.after.map((a) => `${a}.service`));
+      out.push(`Requires = ${deps}`, `After = ${deps}`);
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+/** Every unit of `w` active and no job left, as the core answers on its control socket; false while not (or no core yet). */
+async function allReady(sock: string, names: Set<string>): Promise<boolean> {
+  try {
+    const jobs = (await call(sock, 'list-jobs', {}, { retries: 0 })) as unknown[];
+    if (jobs.length) return false;
+    const units = (await call(sock, 'list-units', {}, { retries: 0 })) as UnitInfo[];
+    let active = 0;
+    for (const u of units) {
+      const name = u.name.replace(/\.service$/, '');
+      if (!names.has(name)) continue;
+      if (u.active === 'failed') throw new Error(`${u.name} failed`);
+      if (u.active === 'active') active++;
+    }
+    return active === names.size;
+  } catch (err) {
+    if (err instanceof Error && /failed$/.test(err.message)) throw err;
+    return false; // no core listening yet, or it is between two cores
+  }
+}
+
+export const manager: Manager = {
+  name: 'sysmaster',
+  readiness: 'Type=notify: READY=1 from `systemd-notify --ready` on the notify socket',
+  dependencies: 'Requires= + After= per edge (the core\'s transactions)',
+
+  async prepare() {
+    return (
+      unshareAvailable() ??
+      (findProgram('systemd-notify') ? null : 'systemd-notify is not installed (Debian package systemd)') ??
+      (fs.existsSync(path.join(root, 'dist/init/main.js')) ? null : 'sysmaster is not built (npm run build)')
+    );
+  },
+
+  async run(w: Workload, marker: string): Promise<RunResult> {
+    const { dir } = stateTmp();
+    const state = path.join(dir, 'state');
+    const spec = path.join(dir, 'spec.toml');
+    fs.writeFileSync(spec, sysmasterSpec(w, marker));
+    const names = new Set(w.units.map((u) => u.name));
+    const sock = path.join(state, 'control.sock');
+    // Run as users run it: the bin itself, with the node flags of its #! line.
+    const t0 = performance.now();
+    const ns = startNamespaced(init, ['--state-dir', state, '--spec', spec, '--console', 'off'], cleanEnv());
+    let pid1 = 0;
+    try {
+      await waitFor(
+        `all ${names.size} units active and no job left`,
+        async () => {
+          if (ns.child.exitCode !== null || ns.child.signalCode !== null) throw new Error(`sysmaster-init exited early:\n${ns.output().slice(-2000)}`);
+          return allReady(sock, names);
+        },
+        READY_TIMEOUT_MS,
+        POLL_MS,
+        () => ns.output().slice(-2000),
+      );
+      const readyMs = since(t0);
+      pid1 = await ns.pid1;
+      const { rssKb, pssKb, cpuMs } = managerUsage(pid1, marker);
+      const t1 = performance.now();
+      signal(pid1, 'SIGTERM');
+      await payloadsGone(marker, 60_000);
+      const stopMs = since(t1);
+      await waitFor('sysmaster-init to exit', () => ns.child.exitCode !== null || ns.child.signalCode !== null, 30_000);
+      return { readyMs, stopMs, rssKb, pssKb, cpuMs };
+    } finally {
+      if (ns.child.exitCode === null && ns.child.signalCode === null) {
+        const p = pid1 || (await ns.pid1.catch(() => 0));
+        if (p) signal(p, 'SIGKILL');
+        else ns.child.kill('SIGKILL');
+        await Promise.race([ns.exited, new Promise((r) => setTimeout(r, 5000))]);
+        killPayloads(marker);
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
