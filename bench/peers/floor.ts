@@ -9,7 +9,6 @@ import {
   cleanEnv,
   cpuMs,
   findProgram,
-  killPayloads,
   memoryKb,
   payloadsGone,
   signal,
@@ -18,6 +17,7 @@ import {
   unshareAvailable,
   waitFor,
 } from './measure.js';
+import { endNamespace } from './teardown.js';
 import type { Manager, RunResult, Workload } from './types.js';
 import { payloadScript } from './workloads.js';
 
@@ -42,11 +42,10 @@ export const manager: Manager = {
     const t0 = performance.now();
     // The launcher's command line carries the payload, marker included: those two processes are not payloads.
     const ns = startNamespaced(process.execPath, [direct, path.join(dir, 'notify.sock'), String(w.units.length), payloadScript(READY, marker)], cleanEnv());
-    let pid1 = 0;
     try {
       const tReady = await ns.untilOutput(/^ready$/m, 300_000);
       const readyMs = tReady - t0;
-      pid1 = await ns.pid1;
+      const pid1 = await ns.pid1;
       // The floor's "manager" is the loop's one process: its children are all payloads.
       const { rssKb, pssKb } = memoryKb([pid1]);
       const cpu = cpuMs([pid1]);
@@ -57,14 +56,7 @@ export const manager: Manager = {
       await waitFor('the loop to exit', () => ns.child.exitCode !== null || ns.child.signalCode !== null, 10_000);
       return { readyMs, stopMs, rssKb, pssKb, cpuMs: cpu };
     } finally {
-      // A failed run: the namespace's PID 1 takes every process in it along when it dies.
-      if (ns.child.exitCode === null && ns.child.signalCode === null) {
-        const p = pid1 || (await ns.pid1.catch(() => 0));
-        if (p) signal(p, 'SIGKILL');
-        else ns.child.kill('SIGKILL');
-        await Promise.race([ns.exited, new Promise((r) => setTimeout(r, 5000))]);
-        killPayloads(marker);
-      }
+      await endNamespace(ns, marker);
       fs.rmSync(dir, { recursive: true, force: true });
     }
   },

@@ -13,7 +13,6 @@ import { stateTmp } from '../dirs.js';
 import {
   cleanEnv,
   findProgram,
-  killPayloads,
   managerUsage,
   payloadsGone,
   signal,
@@ -22,6 +21,7 @@ import {
   unshareAvailable,
   waitFor,
 } from './measure.js';
+import { endNamespace } from './teardown.js';
 import type { Manager, RunResult, Workload } from './types.js';
 import { payloadScript } from './workloads.js';
 
@@ -90,7 +90,6 @@ export const manager: Manager = {
     // Run as users run it: the bin itself, with the node flags of its #! line.
     const t0 = performance.now();
     const ns = startNamespaced(init, ['--state-dir', state, '--spec', spec, '--console', 'off'], cleanEnv());
-    let pid1 = 0;
     try {
       await waitFor(
         `all ${names.size} units active and no job left`,
@@ -103,7 +102,7 @@ export const manager: Manager = {
         () => ns.output().slice(-2000),
       );
       const readyMs = since(t0);
-      pid1 = await ns.pid1;
+      const pid1 = await ns.pid1;
       const { rssKb, pssKb, cpuMs } = managerUsage(pid1, marker);
       const t1 = performance.now();
       signal(pid1, 'SIGTERM');
@@ -112,13 +111,7 @@ export const manager: Manager = {
       await waitFor('sysmaster-init to exit', () => ns.child.exitCode !== null || ns.child.signalCode !== null, 30_000);
       return { readyMs, stopMs, rssKb, pssKb, cpuMs };
     } finally {
-      if (ns.child.exitCode === null && ns.child.signalCode === null) {
-        const p = pid1 || (await ns.pid1.catch(() => 0));
-        if (p) signal(p, 'SIGKILL');
-        else ns.child.kill('SIGKILL');
-        await Promise.race([ns.exited, new Promise((r) => setTimeout(r, 5000))]);
-        killPayloads(marker);
-      }
+      await endNamespace(ns, marker);
       fs.rmSync(dir, { recursive: true, force: true });
     }
   },
