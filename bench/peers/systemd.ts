@@ -19,10 +19,10 @@
 //
 // Knobs: BENCH_SYSTEMD_IMAGE (sysmaster-bench-systemd:252), BENCH_PEERS_CACHE (/var/cache/sysmaster-bench),
 // BENCH_DEBIAN_MIRROR (http://deb.debian.org/debian).
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { run } from '../../test/containers/harness.js';
 import { managerUsage, payloadsGone, waitFor } from './measure.js';
 import type { Manager, RunResult, Workload } from './types.js';
 import { payloadScript } from './workloads.js';
@@ -65,25 +65,6 @@ export interface SystemdDetails {
 export let lastDetails: SystemdDetails | undefined;
 /** Filled by prepare(): the image's systemd version and how long building the image took (0 when it existed). */
 export let imageInfo: { version: string; buildMs: number } | undefined;
-
-interface Out {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** A command run to completion; `code` is null when it could not run or was killed at the timeout. */
-function run(cmd: string, args: string[], timeoutMs = 60_000): Promise<Out> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', (err) => (stderr += err.message));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 const tail = (s: string, n = 1500) => (s.length > n ? `…${s.slice(-n)}` : s).trim();
 
