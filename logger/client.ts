@@ -31,6 +31,8 @@ export class LoggerClient {
 
   /** Connects to the log process, starting one if none runs; resolves once it listens. */
   start(): Promise<void> {
+    // Connected already: every query calls this, and a second control connection would replay everything.
+    if (this.sock) return Promise.resolve();
     this.connecting ??= this.connect().finally(() => (this.connecting = null));
     return this.connecting;
   }

@@ -1,14 +1,14 @@
 // What the core and the log process say to each other on STATE_DIR/logger.sock: one JSON object per line
 // (docs/logs.md, "The log process").
 import path from 'node:path';
-import type { LogFilter, LogRecord } from './store.js';
+import type { LogFilter, LogLimits, LogRecord } from './store.js';
 
 export type Stream = 'stdout' | 'stderr';
 
 /** [manager] settings the log process follows. */
 export interface LoggerConfig {
   /** LogMaxSize and LogMaxFiles; null before a spec is in force (files grow unrotated). */
-  limits: { maxSize: number; maxFiles: number } | null;
+  limits: LogLimits | null;
   /** ForwardToSyslog: every record also goes to the syslog socket. */
   syslog: boolean;
   /** The units the console shows: their names are padded to the longest, as the core pads its state lines. */
