@@ -15,6 +15,8 @@ export class LoggerClient {
   private sock: net.Socket | null = null;
   private connecting: Promise<void> | null = null;
   private queue: LoggerRequest[] = [];
+  /** Requests of this turn of the loop, written together at its end: one write, not one per request. */
+  private out: LoggerRequest[] = [];
   private config: LoggerConfig = { limits: null, syslog: false, names: [] };
   /** What a new log process must be told again: the FIFOs to read, and each unit's main pid. */
   private watched = new Map<string, Set<Stream>>();
@@ -95,6 +97,7 @@ export class LoggerClient {
 
   /** Stop talking to the log process; it keeps running for the next core (daemon-reexec, a crash). */
   close(): void {
+    this.drain();
     this.closed = true;
     this.sock?.end();
   }
@@ -107,8 +110,16 @@ export class LoggerClient {
   }
 
   private send(q: LoggerRequest): void {
-    if (this.sock) return void this.sock.write(JSON.stringify(q) + '\n');
-    if (this.queue.length < QUEUE_MAX) this.queue.push(q);
+    if (!this.sock) return void (this.queue.length < QUEUE_MAX && this.queue.push(q));
+    if (!this.out.length) setImmediate(() => this.drain());
+    this.out.push(q);
+  }
+
+  private drain(): void {
+    const out = this.out.splice(0);
+    if (!out.length) return;
+    if (this.sock) this.sock.write(out.map((q) => JSON.stringify(q) + '\n').join(''));
+    else this.queue.push(...out.slice(0, QUEUE_MAX - this.queue.length));
   }
 
   /**
@@ -117,6 +128,8 @@ export class LoggerClient {
    */
   private async query(q: LoggerRequest, each: (r: LoggerReply) => unknown, signal?: AbortSignal): Promise<void> {
     await this.start();
+    // What this side sent before the question leaves before it (the exit must not overtake the last notes).
+    this.drain();
     const c = net.connect(loggerSocket(this.stateDir));
     return new Promise<void>((resolve, reject) => {
       const finish = (err?: Error) => {

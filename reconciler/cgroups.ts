@@ -204,12 +204,21 @@ const statField = (text: string | null, key: string): number | null => {
   return m ? Number(m[1]) : null;
 };
 const num = (text: string | null): number | null => (text === null || !/^\d+\s*$/.test(text) ? null : Number(text));
+const mkdir = (dir: string): void => {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw fsError(err, `making ${dir}`);
+  }
+};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Units' cgroups for one manager instance: `<own>/sysmaster-<instance>/<unit>` on each hierarchy in use. */
 export class Cgroups {
   readonly name: string;
   private readonly used: Hierarchy[];
+  /** Hierarchies (with the controllers enabled) whose parent cgroups create() has made: a unit then costs one mkdir each. */
+  private readonly parentsMade = new Set<string>();
 
   constructor(
     readonly layout: CgroupLayout,
@@ -243,28 +252,33 @@ export class Cgroups {
     for (const h of this.used) {
       const ours = (['memory', 'cpu', 'pids', 'io'] as string[]).filter((c) => this.layout.controllers[c as Controller] === h);
       const wanted = h.version === 2 ? [...new Set([...ours, ...(opts.delegated ?? [])])].filter((c) => h.controllers.includes(c)) : [];
-      for (const dir of [h.own, path.join(h.own, this.name)]) {
-        try {
-          fs.mkdirSync(dir, { recursive: true });
-        } catch (err) {
-          throw fsError(err, `making ${dir}`);
-        }
-        const on = (read(`${dir}/cgroup.subtree_control`) ?? '').split(/\s+/);
-        const missing = wanted.filter((c) => !on.includes(c));
-        if (!missing.length) continue;
-        try {
-          fs.writeFileSync(`${dir}/cgroup.subtree_control`, missing.map((c) => `+${c}`).join(' '));
-        } catch (err) {
-          const e = fsError(err, `enabling ${missing.join(', ')} in ${dir}/cgroup.subtree_control`);
-          if (e.code === 'EBUSY') e.message += `: ${dir} holds processes (cgroup2 allows controllers only above empty cgroups); start the manager in a leaf cgroup of its own`;
-          throw e;
-        }
-      }
       const dir = path.join(this.dir(unit, h), opts.sub ?? '');
+      const parents = `${h.mount} ${wanted.join(' ')}`;
+      if (!this.parentsMade.has(parents)) this.makeParents(h, wanted);
       try {
-        fs.mkdirSync(dir, { recursive: true });
+        mkdir(dir);
       } catch (err) {
-        throw fsError(err, `making ${dir}`);
+        if ((err as CgroupError).code !== 'ENOENT') throw err;
+        this.makeParents(h, wanted); // removed under us
+        mkdir(dir);
+      }
+      this.parentsMade.add(parents);
+    }
+  }
+
+  /** Our cgroup and the instance's, with `wanted` enabled in both for the units below. */
+  private makeParents(h: Hierarchy, wanted: string[]): void {
+    for (const dir of [h.own, path.join(h.own, this.name)]) {
+      mkdir(dir);
+      const on = (read(`${dir}/cgroup.subtree_control`) ?? '').split(/\s+/);
+      const missing = wanted.filter((c) => !on.includes(c));
+      if (!missing.length) continue;
+      try {
+        fs.writeFileSync(`${dir}/cgroup.subtree_control`, missing.map((c) => `+${c}`).join(' '));
+      } catch (err) {
+        const e = fsError(err, `enabling ${missing.join(', ')} in ${dir}/cgroup.subtree_control`);
+        if (e.code === 'EBUSY') e.message += `: ${dir} holds processes (cgroup2 allows controllers only above empty cgroups); start the manager in a leaf cgroup of its own`;
+        throw e;
       }
     }
   }

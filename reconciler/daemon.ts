@@ -4,6 +4,7 @@ import type { ActiveState, UnitContextBase } from '../machines/types.js';
 import type { ForwardedEvent } from '../init/protocol.js';
 import type { ManagerConfig, SystemSpec, UnitSpec } from '../specs/types.js';
 import { Engine, type EngineHost } from '../transactions/engine.js';
+import type { UnitView } from '../transactions/build.js';
 import type { Job, JobMode, JobResult, JobType } from '../transactions/types.js';
 import { buildAtomGraph } from '../units/atoms.js';
 import { typeOfUnit, unitTypes } from '../units/index.js';
@@ -89,6 +90,7 @@ export class Daemon {
   private graph = buildAtomGraph({});
   private jobListeners = new Set<(job: Job, result: JobResult) => void>();
   private changeListeners = new Set<(u: Unit) => void>();
+  private readonly views = new WeakMap<Unit, UnitView>();
   private machines = new Map<UnitType, AnyStateMachine>();
   /** What unit types other than service get their effects from (units/runtime.ts), and those effects by type. */
   readonly runtime: UnitRuntime;
@@ -116,7 +118,14 @@ export class Daemon {
       graph: () => this.graph,
       view: (name) => {
         const u = this.units.get(name);
-        return u ? { active: u.active, canReload: u.type.canReload(u.spec.config) } : undefined;
+        if (!u) return undefined;
+        // One live view per unit: the engine asks for `active` on every dispatch, for every job.
+        let view = this.views.get(u);
+        if (!view) {
+          view = { get active() { return u.active; }, get canReload() { return u.type.canReload(u.spec.config); } };
+          this.views.set(u, view);
+        }
+        return view;
       },
       begin: (job, action) => this.begin(job, action),
       finished: (job, result) => {

@@ -102,6 +102,8 @@ export class Journal {
   private saved = 0;
   private writing = false;
   private waiters: { upTo: number; resolve(): void; reject(err: Error): void }[] = [];
+  /** Savepoints not yet in the database (flushSavepoints). */
+  private queued: (string | number)[][] = [];
   /** The plans of a journal kept in memory only. */
   private plans = new Map<number, string>();
   private constructor(
@@ -150,19 +152,32 @@ export class Journal {
   }
 
   /**
-   * A job of `tx` completed: one savepoint, an SQL SAVEPOINT of its own, at once in the database's view, and on disk
-   * with the next durable write. Writes run one at a time off the event loop, each carrying every change made before
-   * it began: a burst of 300 completions is a few writes, and the core does not wait for them.
+   * A job of `tx` completed: one savepoint, an SQL SAVEPOINT of its own, in the database at the end of this turn of
+   * the loop (or before it is read) with the others of the turn, and on disk with the next durable write. Writes run
+   * one at a time off the event loop, each carrying every change made before it began: a burst of 300 completions is
+   * a few writes, and the core does not wait for them.
    */
   savepoint(tx: number, sp: Omit<Savepoint, 'seq'>): number {
     const seq = (this.seqs.get(tx) ?? rows<{ n: number | null }>(this.db, 'SELECT max(seq) AS n FROM savepoints WHERE tx = ?', [tx])[0].n ?? 0) + 1;
     this.seqs.set(tx, seq);
-    this.change(() => {
-      this.db.run(`SAVEPOINT job_${seq}`);
-      this.db.run('INSERT INTO savepoints VALUES (?, ?, ?, ?, ?, ?, ?)', [tx, seq, sp.phase, sp.unit, sp.type, sp.result, sp.time]);
-      this.db.run(`RELEASE job_${seq}`);
-    });
+    if (!this.queued.length) setImmediate(() => this.flushSavepoints());
+    this.queued.push([tx, seq, sp.phase, sp.unit, sp.type, sp.result, sp.time]);
     return seq;
+  }
+
+  /** The savepoints of this turn of the loop, in one write transaction; before they are read or anything else changes. */
+  private flushSavepoints(): void {
+    const queued = this.queued.splice(0);
+    if (!queued.length) return;
+    this.commit(() => {
+      const insert = this.db.prepare('INSERT INTO savepoints VALUES (?, ?, ?, ?, ?, ?, ?)');
+      for (const row of queued) {
+        this.db.run(`SAVEPOINT job_${row[1]}`);
+        insert.run(row);
+        this.db.run(`RELEASE job_${row[1]}`);
+      }
+      insert.free();
+    });
   }
 
   /** The transaction's state; an ending one gets its end time. Resolves once it is on disk. */
@@ -178,6 +193,7 @@ export class Journal {
 
   /** Resolves when every change made so far is on disk. */
   persisted(): Promise<void> {
+    this.flushSavepoints();
     if (this.saved >= this.changed) return Promise.resolve();
     return new Promise((resolve, reject) => this.waiters.push({ upTo: this.changed, resolve, reject }));
   }
@@ -215,6 +231,7 @@ export class Journal {
   }
 
   savepoints(tx: number): Savepoint[] {
+    this.flushSavepoints();
     return rows<Savepoint>(this.db, 'SELECT seq, phase, unit, type, result, time FROM savepoints WHERE tx = ? ORDER BY seq', [tx]);
   }
 
@@ -223,6 +240,7 @@ export class Journal {
   }
 
   list(): TxSummary[] {
+    this.flushSavepoints();
     const counts = new Map(
       rows<{ tx: number; done: number; failed: number }>(
         this.db,
@@ -254,8 +272,14 @@ export class Journal {
     return path.join(path.dirname(this.file), 'plans', `${id}.json`);
   }
 
-  /** One write transaction (sql.js cannot export inside one), then a durable write of the export, soon. */
+  /** One write transaction after the savepoints made before it, then a durable write of the export, soon. */
   private change(fn: () => void): void {
+    this.flushSavepoints();
+    this.commit(fn);
+  }
+
+  /** One write transaction (sql.js cannot export inside one), then a durable write of the export, soon. */
+  private commit(fn: () => void): void {
     this.db.run('BEGIN');
     try {
       fn();

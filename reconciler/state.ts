@@ -1,5 +1,6 @@
 // The core's memory across its own deaths: everything a new core needs to take over without touching a service,
-// in one sql.js database written atomically (temp file + rename) to the runtime state directory.
+// in one sql.js database in the runtime state directory. Each save appends what changed to a log beside it; once the
+// log outgrows the database, the database is written whole, atomically (temp file + rename), and the log starts over.
 // Versioned: a file of another version is refused, never half-read. See docs/recovery.md.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -7,7 +8,7 @@ import path from 'node:path';
 import type { Database, SqlJsStatic } from 'sql.js';
 import type { RequestRow } from './requests.js';
 
-export const STATE_VERSION = 3;
+export const STATE_VERSION = 4;
 
 /** A unit's definition: written when it changes (apply, reload), not on every state change. */
 export interface UnitDef {
@@ -83,14 +84,37 @@ function sqlJs(): Promise<SqlJsStatic> {
   return sql;
 }
 
+/** A change as rows, each JSON text encoded once: what the database gets and what a line of the log holds. */
+interface Rows {
+  meta: [string, string][];
+  whole: boolean;
+  defs: (string | number | null)[][];
+  actors: string[][];
+  gone: string[];
+  jobs: (string | number | null)[][];
+  requests: (string | number)[][] | null;
+}
+
+/** The log is folded into the database once it is this many times the database's size (and at least LOG_MIN). */
+const LOG_RATIO = 2;
+const LOG_MIN = 256 * 1024;
+
 export class StateStore {
+  /** The log this core appends to; null until its first save, which writes the database whole and starts one. */
+  private log: { fd: number; bytes: number; limit: number } | null = null;
+  /** Changes on the log and not yet in the database in memory, merged: applied when it is read or written whole. */
+  private pending = new Pending();
+
   private constructor(
     private db: Database,
     readonly file: string,
     /** Why the file this core found could not be used, and was started over (null: it could). */
     readonly dropped: string | null,
+    /** Which log belongs to the database: a log of another epoch is older than it, and already in it. */
+    private epoch: number,
   ) {}
 
+  /** The database and the changes its log holds; writes nothing (another core may still be appending). */
   static async open(file: string): Promise<StateStore> {
     let db = await openDatabase(file);
     migrate(db);
@@ -106,11 +130,14 @@ export class StateStore {
       CREATE TABLE IF NOT EXISTS jobs (seq INTEGER PRIMARY KEY, unit TEXT NOT NULL, type TEXT NOT NULL, mode TEXT NOT NULL, journal INTEGER);
       CREATE TABLE IF NOT EXISTS requests (key TEXT PRIMARY KEY, entries TEXT NOT NULL, results TEXT NOT NULL,
         done INTEGER NOT NULL);`);
-    return new StateStore(db, file, dropped);
+    const epoch = Number(rows<{ value: string }>(db, "SELECT value FROM meta WHERE key = 'log'")[0]?.value ?? 0);
+    if (dropped === null) replay(db, logFile(file), epoch);
+    return new StateStore(db, file, dropped, epoch);
   }
 
   /** The state a previous core left, or null when there is none (a first start). */
   load(): CoreState | null {
+    this.catchUp();
     const meta = new Map(rows<{ key: string; value: string }>(this.db, 'SELECT key, value FROM meta').map((r) => [r.key, r.value]));
     if (!meta.has('version')) return null;
     const sqlText = 'SELECT u.*, a.snapshot, a.starts FROM units u JOIN actors a USING (name) ORDER BY name';
@@ -139,52 +166,167 @@ export class StateStore {
     };
   }
 
-  /** Write what changed in one write transaction, then the whole file atomically. */
+  /**
+   * What changed, onto the log; or, for a first save, a whole one, or once the log is full, the database written
+   * whole. The database in memory gets the changes only then (or when read), in one transaction for all of them.
+   */
   save(change: StateChange): void {
-    const db = this.db;
-    db.run('BEGIN');
-    try {
-      db.run('DELETE FROM meta; DELETE FROM jobs;');
-      if (change.whole) db.run('DELETE FROM units; DELETE FROM actors;');
-      const meta = db.prepare('INSERT INTO meta VALUES (?, ?)');
-      const values = [['version', String(STATE_VERSION)], ['owner', change.owner], ['specFile', change.specFile ?? ''], ['eventSeq', String(change.eventSeq)], ['manager', JSON.stringify(change.manager ?? null)]];
-      for (const [k, v] of values) meta.run([k, v]);
-      meta.free();
-      const def = db.prepare('INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?, ?)');
-      for (const u of change.defs) def.run([u.name, encode(u.spec), u.next === null ? null : encode(u.next), u.removed ? 1 : 0, u.machine, u.hash]);
-      def.free();
-      const actor = db.prepare('INSERT OR REPLACE INTO actors VALUES (?, ?, ?)');
-      for (const a of change.actors) actor.run([a.name, encode(a.snapshot), JSON.stringify(a.starts)]);
-      actor.free();
-      const drop = db.prepare('DELETE FROM units WHERE name = ?');
-      const dropActor = db.prepare('DELETE FROM actors WHERE name = ?');
-      for (const name of change.gone) {
-        drop.run([name]);
-        dropActor.run([name]);
+    const r = toRows(change);
+    this.pending.add(r);
+    if (this.log && !r.whole && this.log.bytes < this.log.limit) {
+      try {
+        this.log.bytes += append(this.log.fd, JSON.stringify(r) + '\n');
+        return;
+      } catch (err) {
+        // A line half written must be the log's last: the next save starts a new log.
+        this.closeLog();
+        throw err;
       }
-      drop.free();
-      dropActor.free();
-      const job = db.prepare('INSERT INTO jobs (unit, type, mode, journal) VALUES (?, ?, ?, ?)');
-      for (const j of change.jobs) job.run([j.unit, j.type, j.mode, j.journal]);
-      job.free();
-      if (change.requests) {
-        db.run('DELETE FROM requests');
-        const request = db.prepare('INSERT INTO requests VALUES (?, ?, ?, ?)');
-        for (const r of change.requests) request.run([r.key, JSON.stringify(r.entries), JSON.stringify(r.results), r.done ? 1 : 0]);
-        request.free();
-      }
-      db.run('COMMIT');
-    } catch (err) {
-      db.run('ROLLBACK');
-      throw err;
     }
+    this.compact();
+  }
+
+  /** The database whole, then an empty log of a new epoch: a core killed in between leaves a log the file ignores. */
+  private compact(): void {
+    this.closeLog();
+    this.catchUp();
+    this.epoch++;
+    this.db.run("INSERT OR REPLACE INTO meta VALUES ('log', ?)", [String(this.epoch)]);
     // export() fails inside a write transaction: only now, between transactions (PLATFORM.md).
-    writeAtomic(this.file, db.export());
+    const bytes = this.db.export();
+    writeAtomic(this.file, bytes);
+    const header = JSON.stringify({ epoch: this.epoch }) + '\n';
+    writeAtomic(logFile(this.file), header);
+    this.log = { fd: fs.openSync(logFile(this.file), 'a'), bytes: header.length, limit: Math.max(LOG_MIN, LOG_RATIO * bytes.length) };
+  }
+
+  private catchUp(): void {
+    const r = this.pending.take();
+    if (r) apply(this.db, r);
+  }
+
+  private closeLog(): void {
+    if (this.log) fs.closeSync(this.log.fd);
+    this.log = null;
   }
 
   close(): void {
+    this.closeLog();
     this.db.close();
   }
+}
+
+function logFile(file: string): string {
+  return `${file}.log`;
+}
+
+function toRows(c: StateChange): Rows {
+  return {
+    meta: [['version', String(STATE_VERSION)], ['owner', c.owner], ['specFile', c.specFile ?? ''], ['eventSeq', String(c.eventSeq)], ['manager', JSON.stringify(c.manager ?? null)]],
+    whole: c.whole,
+    defs: c.defs.map((u) => [u.name, encode(u.spec), u.next === null ? null : encode(u.next), u.removed ? 1 : 0, u.machine, u.hash]),
+    actors: c.actors.map((a) => [a.name, encode(a.snapshot), JSON.stringify(a.starts)]),
+    gone: c.gone,
+    jobs: c.jobs.map((j) => [j.unit, j.type, j.mode, j.journal]),
+    requests: c.requests?.map((q) => [q.key, JSON.stringify(q.entries), JSON.stringify(q.results), q.done ? 1 : 0]) ?? null,
+  };
+}
+
+/** Changes merged into one: the last row of each unit, what is gone since, the last jobs and requests. */
+class Pending {
+  private r: Rows | null = null;
+  private defs = new Map<string, Rows['defs'][number]>();
+  private actors = new Map<string, Rows['actors'][number]>();
+  private gone = new Set<string>();
+
+  add(r: Rows): void {
+    if (r.whole) {
+      this.defs.clear();
+      this.actors.clear();
+      this.gone.clear();
+    }
+    for (const name of r.gone) {
+      this.defs.delete(name);
+      this.actors.delete(name);
+      this.gone.add(name);
+    }
+    for (const d of r.defs) this.defs.set(String(d[0]), d);
+    for (const a of r.actors) this.actors.set(a[0], a);
+    this.r = { ...r, whole: r.whole || (this.r?.whole ?? false), requests: r.requests ?? this.r?.requests ?? null };
+  }
+
+  take(): Rows | null {
+    if (!this.r) return null;
+    const r: Rows = { ...this.r, defs: [...this.defs.values()], actors: [...this.actors.values()], gone: [...this.gone] };
+    this.r = null;
+    this.defs.clear();
+    this.actors.clear();
+    this.gone.clear();
+    return r;
+  }
+}
+
+/** A change into the database, in one transaction: what is gone first, so that a unit gone and back is back. */
+function apply(db: Database, r: Rows): void {
+  db.run('BEGIN');
+  try {
+    const each = (sqlText: string, values: (string | number | null)[][]) => {
+      const stmt = db.prepare(sqlText);
+      for (const v of values) stmt.run(v);
+      stmt.free();
+    };
+    db.run('DELETE FROM jobs');
+    if (r.whole) db.run('DELETE FROM units; DELETE FROM actors;');
+    each('DELETE FROM units WHERE name = ?', r.gone.map((n) => [n]));
+    each('DELETE FROM actors WHERE name = ?', r.gone.map((n) => [n]));
+    each('INSERT OR REPLACE INTO meta VALUES (?, ?)', r.meta);
+    each('INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?, ?)', r.defs);
+    each('INSERT OR REPLACE INTO actors VALUES (?, ?, ?)', r.actors);
+    each('INSERT INTO jobs (unit, type, mode, journal) VALUES (?, ?, ?, ?)', r.jobs);
+    if (r.requests) {
+      db.run('DELETE FROM requests');
+      each('INSERT INTO requests VALUES (?, ?, ?, ?)', r.requests);
+    }
+    db.run('COMMIT');
+  } catch (err) {
+    db.run('ROLLBACK');
+    throw err;
+  }
+}
+
+/**
+ * The log's changes into the database, when the log is the database's (its epoch). A line without its newline is
+ * a save the core was killed in: nothing waited on it had been done, so it is left out, as is anything after it.
+ */
+function replay(db: Database, file: string, epoch: number): void {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return;
+  }
+  const lines = text.split('\n');
+  lines.pop(); // after the last newline: empty, or the torn line
+  const changes: Rows[] = [];
+  for (const line of lines) {
+    try {
+      changes.push(JSON.parse(line) as Rows);
+    } catch {
+      break; // not written by a core: what follows cannot be trusted either
+    }
+  }
+  if ((changes.shift() as { epoch?: unknown } | undefined)?.epoch !== epoch) return;
+  const pending = new Pending();
+  changes.forEach((r) => pending.add(r));
+  const merged = pending.take();
+  if (merged) apply(db, merged);
+}
+
+/** Appends all of `text` (a write is short only when interrupted), returning its size. */
+function append(fd: number, text: string): number {
+  const data = Buffer.from(text);
+  for (let done = 0; done < data.length; ) done += fs.writeSync(fd, data, done);
+  return data.length;
 }
 
 /** A sql.js database holding `file`'s content; empty when there is no such file. */
@@ -246,12 +388,15 @@ export async function writeDurable(file: string, data: Uint8Array): Promise<void
  * journal id on its jobs.
  */
 function migrate(db: Database): void {
+  let version: string | undefined;
   try {
-    if (rows<{ value: string }>(db, "SELECT value FROM meta WHERE key = 'version'")[0]?.value !== '2') return;
+    version = rows<{ value: string }>(db, "SELECT value FROM meta WHERE key = 'version'")[0]?.value;
   } catch {
     return; // not a state file, or an empty one: unusable() says which
   }
-  db.run("ALTER TABLE jobs ADD COLUMN journal INTEGER; UPDATE meta SET value = '3' WHERE key = 'version';");
+  if (version === '2') db.run('ALTER TABLE jobs ADD COLUMN journal INTEGER');
+  // Version 3 had no log: the database alone is its state.
+  if (version === '2' || version === '3') db.run(`UPDATE meta SET value = '${STATE_VERSION}' WHERE key = 'version'`);
 }
 
 /** Why a state file cannot be read by this core, or null when it can (an empty database can). */

@@ -6,11 +6,9 @@
 // can be arranged, the core is stopped once state.db shows the state to test, or state.db is written while it is.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import type { SqlJsStatic } from 'sql.js';
 import t, { type Test } from 'tap';
-import { decode, encode, StateStore } from '../../reconciler/state.js';
+import { StateStore } from '../../reconciler/state.js';
 import { until } from '../os/fixtures/helpers.js';
 import { marker, pidsWith, scratch, sleep, Up, writeSpec } from './harness.js';
 
@@ -194,10 +192,10 @@ t.test('a kill saved with a later spawn is sent again, but not to what that spaw
   t.ok(token, 'the process carries its spawn token');
   const file = path.join(up.stateDir, 'state.db');
   await takeOver(up, async () => {
-    const SQL = await (createRequire(import.meta.url)('sql.js') as () => Promise<SqlJsStatic>)();
-    const db = new SQL.Database(fs.readFileSync(file));
+    const store = await StateStore.open(file);
+    const state = store.load()!;
     const name = 'victim.service';
-    const snap = decode(String(db.exec('SELECT snapshot FROM actors WHERE name = ?', [name])[0].values[0][0])) as Row;
+    const snap = state.units.find((u) => u.name === name)!.snapshot as Row;
     const command = { path: '/bin/sleep', argv: ['/bin/sleep', mark], ignoreFailure: false };
     const row = {
       ...snap,
@@ -208,9 +206,8 @@ t.test('a kill saved with a later spawn is sent again, but not to what that spaw
         { effect: 'spawn', params: { role: 'main', command, phase: 'ExecStart' }, token },
       ],
     };
-    db.run('UPDATE actors SET snapshot = ?, starts = ? WHERE name = ?', [encode(row), '{}', name]);
-    fs.writeFileSync(file, db.export());
-    db.close();
+    store.save({ ...state, whole: false, defs: [], actors: [{ name, snapshot: row, starts: {} }], gone: [], requests: null });
+    store.close();
   });
   t.equal(await up.prop('victim.service', 'ActiveState', (v) => v !== 'activating'), 'active');
   t.equal(await up.prop('victim.service', 'MainPID', () => true), String(pid), 'the spawned process, adopted');

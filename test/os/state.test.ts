@@ -56,7 +56,7 @@ t.test('a file this core cannot read is set aside, with the reason', async (t) =
   db.run("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL); INSERT INTO meta VALUES ('version', '1')");
   fs.writeFileSync(old, db.export());
   const o = await StateStore.open(old);
-  t.match(o.dropped, /state version 1, this core reads version 3/);
+  t.match(o.dropped, /state version 1, this core reads version 4/);
   t.equal(o.load(), null);
 });
 
@@ -72,4 +72,74 @@ t.test('a version 2 state is taken over: its jobs get no journal id', async (t) 
   const s = await StateStore.open(file);
   t.equal(s.dropped, null, 'not set aside');
   t.match(s.load(), { owner: 'init', eventSeq: 5, jobs: [{ unit: 'a', type: 'start', mode: 'replace', journal: null }] });
+});
+
+t.test('a save appends what changed to the log; the database is written whole only once the log outgrows it', async (t) => {
+  const file = path.join(dir, 'log.db');
+  const store = await StateStore.open(file);
+  store.save(change({ whole: true, defs: [def('a'), def('b')], actors: [actor('a', 1), actor('b', 2)] }));
+  const written = fs.statSync(file);
+  t.equal(fs.statSync(`${file}.log`).mode & 0o777, 0o600, 'the log is 0600');
+  store.save(change({ eventSeq: 3, actors: [actor('a', 11)] }));
+  store.save(change({ eventSeq: 4, gone: ['b'] }));
+  t.equal(fs.statSync(file).ino, written.ino, 'the database file was not rewritten');
+  t.equal(fs.readFileSync(`${file}.log`, 'utf8').split('\n').length, 4, 'a header and a line per save');
+  const back = (await StateStore.open(file)).load()!;
+  t.equal(back.eventSeq, 4);
+  t.same(back.units.map((u) => [u.name, (u.snapshot as { context: { mainPid: number } }).context.mainPid]), [['a', 11]], 'read back: the database, then its log');
+
+  // Saves large enough to outgrow the log's limit: the database is written again, with a new log.
+  const big = { ...actor('a', 12), snapshot: { context: { pad: 'x'.repeat(64 * 1024) } } };
+  for (let i = 0; i < 8; i++) store.save(change({ eventSeq: 10 + i, actors: [big] }));
+  t.not(fs.statSync(file).ino, written.ino, 'the database was written again');
+  t.ok(fs.statSync(`${file}.log`).size < 4 * 64 * 1024, 'and the log started over');
+  t.equal((await StateStore.open(file)).load()!.eventSeq, 17, 'nothing lost by the fold');
+  store.close();
+});
+
+t.test('a line the core was killed writing, and a log older than the database, are left out', async (t) => {
+  const file = path.join(dir, 'torn.db');
+  const store = await StateStore.open(file);
+  store.save(change({ whole: true, defs: [def('a')], actors: [actor('a', 1)] }));
+  store.save(change({ eventSeq: 2, actors: [actor('a', 2)] }));
+  const log = fs.readFileSync(`${file}.log`, 'utf8');
+  fs.appendFileSync(`${file}.log`, JSON.stringify({ meta: [['eventSeq', '3']] }).slice(0, 9));
+  const torn = (await StateStore.open(file)).load()!;
+  t.equal(torn.eventSeq, 2, 'the torn line is not applied');
+  t.equal((torn.units[0].snapshot as { context: { mainPid: number } }).context.mainPid, 2, 'the lines before it are');
+
+  // A core killed after writing the database whole and before starting its new log leaves the old log: already in it.
+  store.save(change({ whole: true, defs: [def('a')], actors: [actor('a', 5)], eventSeq: 5 }));
+  fs.writeFileSync(`${file}.log`, log);
+  const older = (await StateStore.open(file)).load()!;
+  t.equal(older.eventSeq, 5, 'the older log is not applied over the newer database');
+  t.equal((older.units[0].snapshot as { context: { mainPid: number } }).context.mainPid, 5);
+
+  fs.writeFileSync(`${file}.log`, 'garbage\n');
+  t.equal((await StateStore.open(file)).load()!.eventSeq, 5, 'a log that is not one is ignored');
+  store.close();
+});
+
+t.test('a version 3 state (no log) is taken over as it is', async (t) => {
+  const file = path.join(dir, 'v3.db');
+  const SQL = await (createRequire(import.meta.url)('sql.js') as () => Promise<SqlJsStatic>)();
+  const db = new SQL.Database();
+  db.run(`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    INSERT INTO meta VALUES ('version', '3'), ('owner', 'init'), ('eventSeq', '9');`);
+  fs.writeFileSync(file, db.export());
+  const s = await StateStore.open(file);
+  t.equal(s.dropped, null, 'not set aside');
+  t.match(s.load(), { owner: 'init', eventSeq: 9 });
+});
+
+t.test('saves merged before they reach the database: the last row of a unit wins, gone and back is back', async (t) => {
+  const file = path.join(dir, 'merge.db');
+  const store = await StateStore.open(file);
+  store.save(change({ whole: true, defs: [def('a'), def('b')], actors: [actor('a', 1), actor('b', 2)] }));
+  store.save(change({ gone: ['a'] }));
+  store.save(change({ defs: [def('a')], actors: [actor('a', 3)] }));
+  store.save(change({ gone: ['b'], actors: [actor('a', 4)] }));
+  for (const back of [store.load()!, (await StateStore.open(file)).load()!])
+    t.same(back.units.map((u) => [u.name, (u.snapshot as { context: { mainPid: number } }).context.mainPid]), [['a', 4]]);
+  store.close();
 });
