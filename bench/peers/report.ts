@@ -1,7 +1,7 @@
 // The side-by-side benchmark's output (issue 9), pure: the Markdown tables of bench/results/peers.md and one SVG bar
 // chart per metric (bars per manager grouped by workload, the median with a min–max whisker).
 import { summarize, type Summary } from './measure.js';
-import type { RunResult, Workload } from './types.js';
+import type { CrashResult, RunResult, Workload } from './types.js';
 import { describe } from './workloads.js';
 
 /** One manager on one workload: its samples, or why it did not run. */
@@ -19,6 +19,8 @@ export interface Row {
 export interface WorkloadResults {
   workload: Workload;
   rows: Row[];
+  /** One kill -9 per manager that has a crash probe: its result, or what went wrong. */
+  crashes?: { manager: string; result: CrashResult | string }[];
 }
 
 export interface Metric {
@@ -94,6 +96,38 @@ export function readyRatios(r: WorkloadResults): string | null {
   return parts.length ? `sysmaster's median time to all ready: ${parts.join('; ')}.` : null;
 }
 
+/** What is not measured here, and why, next to the crash table. */
+const CRASH_NOTES = [
+  'systemd: not measured. On a host the kernel does not deliver SIGKILL to PID 1; when systemd itself crashes it ' +
+    'freezes (CrashAction=freeze, the default in 252): the services run on and nothing supervises them until a reboot. ' +
+    'As PID 1 of a container, its death ends the container and every service with it.',
+  'sysmaster: the core is killed, not sysmaster-init: like any PID 1, init\'s death ends its namespace and every ' +
+    'service in it, which is why init is kept small and holds no unit logic (docs/recovery.md).',
+  'floor: not applicable (a loop that only spawns).',
+];
+
+/** The kill -9 table of a workload: what became of the services, and how long until they were supervised again. */
+export function renderCrashes(r: WorkloadResults): string | null {
+  if (!r.crashes?.length) return null;
+  const lines = [
+    `#### kill -9 during the ${r.workload.name} workload, once every service runs`,
+    '',
+    '| manager | killed | services still running as before | service processes afterwards | supervised again after |',
+    '|---|---|---:|---:|---|',
+  ];
+  for (const c of r.crashes) {
+    if (typeof c.result === 'string') {
+      lines.push(`| ${md(c.manager)} | failed: ${md(oneLine(c.result))} | – | – | – |`);
+      continue;
+    }
+    const x = c.result;
+    const again = x.recoveryMs !== null ? `${x.recoveryMs.toFixed(0)} ms, with the PIDs from before` : x.copies > x.services ? 'never: the new supervisors started second copies' : 'never';
+    lines.push(`| ${md(c.manager)} | ${md(x.killed)} | ${x.kept} of ${x.services} | ${x.copies} | ${again} |`);
+  }
+  lines.push('', ...CRASH_NOTES.map((n) => `- ${n}`));
+  return lines.join('\n');
+}
+
 /** peers.md's generated part: heading, machine line, one table per workload. */
 export function renderReport(results: WorkloadResults[], runs: number, machine: string): string {
   return [
@@ -105,7 +139,7 @@ export function renderReport(results: WorkloadResults[], runs: number, machine: 
       'Figures: median (min–max). Ready: from starting the manager to every unit ready as the manager saw it. ' +
       'Stopped: from asking it to stop to every payload gone. RSS, PSS and CPU: the manager\'s own processes, not the payloads.',
     '',
-    ...results.flatMap((r) => [renderTable(r, runs), '']),
+    ...results.flatMap((r) => [renderTable(r, runs), '', ...[renderCrashes(r)].filter((x) => x !== null).flatMap((x) => [x, ''])]),
     `Charts: ${METRICS.map((m) => `[${shortTitle(m)}](peers-${m.file}.svg)`).join(', ')}.`,
   ].join('\n');
 }

@@ -5,7 +5,8 @@
 // Knobs: BENCH_PEER_RUNS (5), the workload sizes (BENCH_PEER_FLAT, BENCH_PEER_CHAIN, BENCH_LAYERS, BENCH_WIDTH),
 // BENCH_PEER_MANAGERS (a comma-separated list of names to run, by prefix: "floor,sysmaster"; default all),
 // BENCH_PEER_WORKLOADS (flat,chain,dag), BENCH_PEER_TIMEOUT_MS (300000: one bring-up, where an adapter waits that
-// long), BENCH_PEER_DEBUG=1 (print the processes counted as each manager's).
+// long), BENCH_PEER_DEBUG=1 (print the processes counted as each manager's), BENCH_PEER_CRASH (the workloads whose
+// kill -9 probes run once per manager after the measured runs: "dag" by default, "none" for none).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { revision, writeResults } from '../stats.js';
 import { manager as floor } from './floor.js';
+import { crashProbe } from './crash.js';
 import { killPayloads } from './measure.js';
 import { METRICS, renderReport, renderSvg, type Row, type WorkloadResults } from './report.js';
 import { manager as runit } from './runit.js';
@@ -20,7 +22,7 @@ import { manager as s6 } from './s6.js';
 import { manager as supervisord } from './supervisord.js';
 import { manager as sysmaster } from './sysmaster.js';
 import { manager as systemd } from './systemd.js';
-import type { Manager } from './types.js';
+import type { CrashResult, Manager, Workload } from './types.js';
 import { workloads } from './workloads.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -29,6 +31,15 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 const MANAGERS: Manager[] = [floor, sysmaster, systemd, s6, runit, supervisord];
 
 const runs = Number(process.env.BENCH_PEER_RUNS ?? 5);
+/** The kill -9 probes run after the measured runs of these workloads (BENCH_PEER_CRASH: a list, or "none"). */
+const crashWorkloads = (process.env.BENCH_PEER_CRASH ?? 'dag').split(',').map((s) => s.trim());
+/** Each manager's kill -9 probe: sysmaster's core; the peers' supervisors (crash.ts). */
+const CRASH: Record<string, ((w: Workload, marker: string) => Promise<CrashResult>) | undefined> = {
+  sysmaster: sysmaster.crash,
+  s6: crashProbe('s6'),
+  runit: crashProbe('runit'),
+  supervisord: crashProbe('supervisord'),
+};
 /** A pause between two runs: the previous run's processes are gone and the page cache settles. */
 const SETTLE_MS = 500;
 
@@ -95,7 +106,24 @@ async function main(): Promise<void> {
         await sleep(SETTLE_MS);
       }
     }
-    results.push({ workload: w, rows: [...rows.values()] });
+    const crashes: WorkloadResults['crashes'] = [];
+    for (const m of crashWorkloads.includes(w.name) ? managers : []) {
+      const probe = CRASH[m.name];
+      if (!probe || skipped.get(m) !== null) continue;
+      const marker = newMarker();
+      process.stderr.write(`${w.name} (${w.units.length}) kill -9 ${m.name}: `);
+      try {
+        const c = await probe(w, marker);
+        crashes.push({ manager: m.name, result: c });
+        process.stderr.write(`${c.killed}: ${c.kept} of ${c.services} kept, ${c.copies} running, ${c.recoveryMs === null ? 'never supervised again' : `recovered in ${fmt(c.recoveryMs)} ms`}\n`);
+      } catch (err) {
+        crashes.push({ manager: m.name, result: (err as Error).message });
+        process.stderr.write(`FAILED: ${(err as Error).stack ?? err}\n`);
+      }
+      killPayloads(marker);
+      await sleep(SETTLE_MS);
+    }
+    results.push({ workload: w, rows: [...rows.values()], crashes });
   }
   const report = renderReport(results, runs, machineLine());
   console.log(report);

@@ -11,9 +11,12 @@ import { call } from '../../reconciler/client.js';
 import type { UnitInfo } from '../../reconciler/view.js';
 import { stateTmp } from '../dirs.js';
 import {
+  childrenOf,
   cleanEnv,
+  cmdline,
   findProgram,
   managerUsage,
+  payloadPids,
   payloadsGone,
   signal,
   since,
@@ -21,8 +24,9 @@ import {
   unshareAvailable,
   waitFor,
 } from './measure.js';
+import { settled } from './crash.js';
 import { endNamespace } from './teardown.js';
-import type { Manager, RunResult, Workload } from './types.js';
+import type { CrashResult, Manager, RunResult, Workload } from './types.js';
 import { payloadScript } from './workloads.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -81,38 +85,89 @@ export const manager: Manager = {
   },
 
   async run(w: Workload, marker: string): Promise<RunResult> {
-    const { dir } = stateTmp();
-    const state = path.join(dir, 'state');
-    const spec = path.join(dir, 'spec.toml');
-    fs.writeFileSync(spec, sysmasterSpec(w, marker));
-    const names = new Set(w.units.map((u) => u.name));
-    const sock = path.join(state, 'control.sock');
-    // Run as users run it: the bin itself, with the node flags of its #! line.
-    const t0 = performance.now();
-    const ns = startNamespaced(init, ['--state-dir', state, '--spec', spec, '--console', 'off'], cleanEnv());
-    try {
-      await waitFor(
-        `all ${names.size} units active and no job left`,
-        async () => {
-          if (ns.child.exitCode !== null || ns.child.signalCode !== null) throw new Error(`sysmaster-init exited early:\n${ns.output().slice(-2000)}`);
-          return allReady(sock, names);
-        },
-        READY_TIMEOUT_MS,
-        POLL_MS,
-        () => ns.output().slice(-2000),
-      );
-      const readyMs = since(t0);
-      const pid1 = await ns.pid1;
+    return up(w, marker, async ({ pid1, readyMs }) => {
       const { rssKb, pssKb, cpuMs } = managerUsage(pid1, marker);
-      const t1 = performance.now();
-      signal(pid1, 'SIGTERM');
-      await payloadsGone(marker, 60_000);
-      const stopMs = since(t1);
-      await waitFor('sysmaster-init to exit', () => ns.child.exitCode !== null || ns.child.signalCode !== null, 30_000);
-      return { readyMs, stopMs, rssKb, pssKb, cpuMs };
-    } finally {
-      await endNamespace(ns, marker);
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+      return { readyMs, rssKb, pssKb, cpuMs };
+    });
+  },
+
+  async crash(w: Workload, marker: string): Promise<CrashResult> {
+    return up(w, marker, async ({ pid1, sock, names }) => {
+      const core = childrenOf(pid1).find((pid) => cmdline(pid).includes('reconciler/main.js'));
+      if (!core) throw new Error('no core process under sysmaster-init');
+      // The core answers with PIDs of the namespace; the payloads are counted with the host's, as for the peers.
+      const before = await mainPids(sock, names);
+      const running = payloadPids(marker);
+      const t0 = performance.now();
+      signal(core, 'SIGKILL');
+      // Recovered: a new core answers, every unit active with the main PID it had before the kill.
+      await waitFor('a new core with every unit as before', async () => {
+        if (childrenOf(pid1).includes(core)) return false;
+        const now = await mainPids(sock, names).catch(() => null);
+        return now !== null && [...before].every(([u, pid]) => now.get(u) === pid);
+      }, 60_000, 5);
+      const recoveryMs = since(t0);
+      const after = await settled(marker);
+      const kept = running.filter((pid) => after.has(pid)).length;
+      return { killed: 'the core (kill -9)', recoveryMs, services: names.size, kept, copies: after.size };
+    });
   },
 };
+
+/** Each unit's main PID, when every one of them is active (else it rejects). */
+async function mainPids(sock: string, names: Set<string>): Promise<Map<string, number | null>> {
+  const units = (await call(sock, 'list-units', {}, { retries: 0 })) as UnitInfo[];
+  const out = new Map<string, number | null>();
+  for (const u of units) {
+    const name = u.name.replace(/\.service$/, '');
+    if (!names.has(name)) continue;
+    if (u.active !== 'active') throw new Error(`${u.name} is ${u.active}`);
+    out.set(name, u.mainPid);
+  }
+  if (out.size !== names.size) throw new Error(`${out.size} of ${names.size} units`);
+  return out;
+}
+
+/**
+ * sysmaster-init on the workload, in its own PID namespace: once every unit is ready, `measure` runs; then SIGTERM to
+ * init, timed to the last payload gone. The stop time joins what `measure` returns.
+ */
+async function up<T extends object>(
+  w: Workload,
+  marker: string,
+  measure: (at: { pid1: number; sock: string; names: Set<string>; readyMs: number }) => Promise<T>,
+): Promise<T & { stopMs: number }> {
+  const { dir } = stateTmp();
+  const state = path.join(dir, 'state');
+  const spec = path.join(dir, 'spec.toml');
+  fs.writeFileSync(spec, sysmasterSpec(w, marker));
+  const names = new Set(w.units.map((u) => u.name));
+  const sock = path.join(state, 'control.sock');
+  // Run as users run it: the bin itself, with the node flags of its #! line.
+  const t0 = performance.now();
+  const ns = startNamespaced(init, ['--state-dir', state, '--spec', spec, '--console', 'off'], cleanEnv());
+  try {
+    await waitFor(
+      `all ${names.size} units active and no job left`,
+      async () => {
+        if (ns.child.exitCode !== null || ns.child.signalCode !== null) throw new Error(`sysmaster-init exited early:\n${ns.output().slice(-2000)}`);
+        return allReady(sock, names);
+      },
+      READY_TIMEOUT_MS,
+      POLL_MS,
+      () => ns.output().slice(-2000),
+    );
+    const readyMs = since(t0);
+    const pid1 = await ns.pid1;
+    const measured = await measure({ pid1, sock, names, readyMs });
+    const t1 = performance.now();
+    signal(pid1, 'SIGTERM');
+    await payloadsGone(marker, 60_000);
+    const stopMs = since(t1);
+    await waitFor('sysmaster-init to exit', () => ns.child.exitCode !== null || ns.child.signalCode !== null, 30_000);
+    return { ...measured, stopMs };
+  } finally {
+    await endNamespace(ns, marker);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

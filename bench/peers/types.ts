@@ -25,6 +25,19 @@ export interface RunResult {
   cpuMs: number;
 }
 
+/** What a kill -9 of the manager (or of one of its supervisors) did to the services it ran. */
+export interface CrashResult {
+  /** What was killed. */
+  killed: string;
+  /** From the kill to the manager running every service again as before; null: it never does. */
+  recoveryMs: number | null;
+  services: number;
+  /** Services whose process from before the kill still runs. */
+  kept: number;
+  /** Payload processes running afterwards: more than `services` means a service was started twice. */
+  copies: number;
+}
+
 export interface Manager {
   name: string;
   /** How readiness is signalled and how dependencies are honoured, as really in force (for the table). */
@@ -34,4 +47,6 @@ export interface Manager {
   prepare(): Promise<string | null>;
   /** One measured bring-up and tear-down of `w`. `marker`: a number the payload's sleep carries, to find it. */
   run(w: Workload, marker: string): Promise<RunResult>;
+  /** Brings `w` up, kills the manager (or a supervisor of it) with SIGKILL, and sees what becomes of the services. */
+  crash?(w: Workload, marker: string): Promise<CrashResult>;
 }

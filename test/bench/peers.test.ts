@@ -3,7 +3,7 @@
 import t from 'tap';
 import { dagNames, dagParents } from '../../bench/dag.js';
 import { summarize } from '../../bench/peers/measure.js';
-import { METRICS, niceMax, renderReport, renderSvg, renderTable, type Row, type WorkloadResults } from '../../bench/peers/report.js';
+import { METRICS, niceMax, renderCrashes, renderReport, renderSvg, renderTable, type Row, type WorkloadResults } from '../../bench/peers/report.js';
 import { sysmasterSpec } from '../../bench/peers/sysmaster.js';
 import type { RunResult } from '../../bench/peers/types.js';
 import { chainWorkload, dagWorkload, dependents, flatWorkload, payloadScript, workloads } from '../../bench/peers/workloads.js';
@@ -114,6 +114,26 @@ t.test('the table: a row per manager, median (min–max), the reasons of rows wi
   t.match(report, /Machine: test/);
   t.match(report, /### chain: 3 services/);
   t.match(report, /\[ready\]\(peers-ready\.svg\)/);
+});
+
+t.test('the kill -9 table: what became of the services, and when they were supervised again', async (t) => {
+  const r: WorkloadResults = {
+    ...results()[0],
+    crashes: [
+      { manager: 'sysmaster', result: { killed: 'the core (kill -9)', recoveryMs: 412.4, services: 4, kept: 4, copies: 4 } },
+      { manager: 's6', result: { killed: 'every s6-supervise (kill -9)', recoveryMs: null, services: 4, kept: 4, copies: 8 } },
+      { manager: 'supervisord', result: { killed: 'supervisord', recoveryMs: null, services: 4, kept: 0, copies: 0 } },
+      { manager: 'runit', result: 'timed out\nmore' },
+    ],
+  };
+  const text = renderCrashes(r)!;
+  t.match(text, /\| sysmaster \| the core \(kill -9\) \| 4 of 4 \| 4 \| 412 ms, with the PIDs from before \|/);
+  t.match(text, /\| s6 \| every s6-supervise \(kill -9\) \| 4 of 4 \| 8 \| never: the new supervisors started second copies \|/);
+  t.match(text, /\| supervisord \| supervisord \| 0 of 4 \| 0 \| never \|/);
+  t.match(text, /\| runit \| failed: timed out \| – \|/);
+  t.match(text, /systemd: not measured/);
+  t.equal(renderCrashes(results()[0]), null, 'no probes, no table');
+  t.match(renderReport([r], 3, 'Machine: test'), /#### kill -9 during the flat workload/);
 });
 
 t.test('the SVG: a labelled bar per manager that ran, per workload; a note for those that did not', async (t) => {
