@@ -198,6 +198,8 @@ KillMode = "process"
   );
   t.teardown(() => up.stop());
   await up.ready();
+  // A simple service is active once spawned: its shell forks the two children a moment later.
+  for (let i = 0; i < 250 && [g, m, p].some((x) => pidsWith(x).length < 3); i++) await sleep(20);
   t.equal(pidsWith(g).length, 3, 'the shell and its two children');
   for (const u of ['group', 'mixed']) {
     const r = await up.sctl('stop', u);
