@@ -8,13 +8,12 @@ import { stateTmp } from '../dirs.js';
 import {
   cleanEnv,
   cpuMs,
-  findProgram,
   memoryKb,
+  notifyPrerequisites,
   payloadsGone,
   signal,
   since,
   startNamespaced,
-  unshareAvailable,
   waitFor,
 } from './measure.js';
 import { endNamespace } from './teardown.js';
@@ -31,8 +30,7 @@ export const manager: Manager = {
 
   async prepare() {
     return (
-      unshareAvailable() ??
-      (findProgram('systemd-notify') ? null : 'systemd-notify is not installed (Debian package systemd)') ??
+      notifyPrerequisites() ??
       (fs.existsSync(direct) ? null : `${direct} is not built (npm run build)`)
     );
   },

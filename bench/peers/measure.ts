@@ -218,6 +218,11 @@ export function unshareAvailable(): string | null {
   return findProgram('unshare') ? null : 'unshare (util-linux) is not installed';
 }
 
+/** What running the workload with `systemd-notify --ready` in a PID namespace needs here: why not, or null. */
+export function notifyPrerequisites(): string | null {
+  return unshareAvailable() ?? (findProgram('systemd-notify') ? null : 'systemd-notify is not installed (Debian package systemd)');
+}
+
 /** Starts `command args` as PID 1 of its own PID namespace, with /proc remounted for it. */
 export function startNamespaced(command: string, args: string[], env: Record<string, string> = cleanEnv(), cwd?: string): Namespaced {
   const child = spawn('unshare', ['--pid', '--fork', '--mount-proc', command, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -14,14 +14,13 @@ import {
   childrenOf,
   cleanEnv,
   cmdline,
-  findProgram,
   managerUsage,
+  notifyPrerequisites,
   payloadPids,
   payloadsGone,
   signal,
   since,
   startNamespaced,
-  unshareAvailable,
   waitFor,
 } from './measure.js';
 import { settled } from './crash.js';
@@ -51,20 +50,21 @@ export function sysmasterSpec(w: Workload, marker: string): string {
   return out.join('\n');
 }
 
+/** The workload's units as the core lists them (list-units, without the others it runs). */
+async function workloadUnits(sock: string, names: Set<string>): Promise<UnitInfo[]> {
+  const units = (await call(sock, 'list-units', {}, { retries: 0 })) as UnitInfo[];
+  return units.filter((u) => names.has(u.name.replace(/\.service$/, '')));
+}
+
 /** Every unit of `w` active and no job left, as the core answers on its control socket; false while not (or no core yet). */
 async function allReady(sock: string, names: Set<string>): Promise<boolean> {
   try {
     const jobs = (await call(sock, 'list-jobs', {}, { retries: 0 })) as unknown[];
     if (jobs.length) return false;
-    const units = (await call(sock, 'list-units', {}, { retries: 0 })) as UnitInfo[];
-    let active = 0;
-    for (const u of units) {
-      const name = u.name.replace(/\.service$/, '');
-      if (!names.has(name)) continue;
-      if (u.active === 'failed') throw new Error(`${u.name} failed`);
-      if (u.active === 'active') active++;
-    }
-    return active === names.size;
+    const units = await workloadUnits(sock, names);
+    const failed = units.find((u) => u.active === 'failed');
+    if (failed) throw new Error(`${failed.name} failed`);
+    return units.filter((u) => u.active === 'active').length === names.size;
   } catch (err) {
     if (err instanceof Error && /failed$/.test(err.message)) throw err;
     return false; // no core listening yet, or it is between two cores
@@ -78,8 +78,7 @@ export const manager: Manager = {
 
   async prepare() {
     return (
-      unshareAvailable() ??
-      (findProgram('systemd-notify') ? null : 'systemd-notify is not installed (Debian package systemd)') ??
+      notifyPrerequisites() ??
       (fs.existsSync(path.join(root, 'dist/init/main.js')) ? null : 'sysmaster is not built (npm run build)')
     );
   },
@@ -116,16 +115,11 @@ export const manager: Manager = {
 
 /** Each unit's main PID, when every one of them is active (else it rejects). */
 async function mainPids(sock: string, names: Set<string>): Promise<Map<string, number | null>> {
-  const units = (await call(sock, 'list-units', {}, { retries: 0 })) as UnitInfo[];
-  const out = new Map<string, number | null>();
-  for (const u of units) {
-    const name = u.name.replace(/\.service$/, '');
-    if (!names.has(name)) continue;
-    if (u.active !== 'active') throw new Error(`${u.name} is ${u.active}`);
-    out.set(name, u.mainPid);
-  }
-  if (out.size !== names.size) throw new Error(`${out.size} of ${names.size} units`);
-  return out;
+  const units = await workloadUnits(sock, names);
+  const down = units.find((u) => u.active !== 'active');
+  if (down) throw new Error(`${down.name} is ${down.active}`);
+  if (units.length !== names.size) throw new Error(`${units.length} of ${names.size} units`);
+  return new Map(units.map((u) => [u.name.replace(/\.service$/, ''), u.mainPid]));
 }
 
 /**
