@@ -203,6 +203,9 @@ export class Transactions {
     if (p.error) throw new ControlError(p.error.code, p.error.message, p);
     if (isEmpty(p)) {
       this.d.install(desired, p);
+      // Nothing journals it, yet it may change what only the state's meta row holds (the spec file, [manager]
+      // DefaultEnvironment=): reply once that is saved, so a core that takes over has it.
+      await new Promise<void>((r) => this.d.afterSave(r));
       return { plan: p, transaction: null, results: [], ok: true };
     }
     const journal = await this.journal();

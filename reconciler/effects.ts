@@ -389,12 +389,15 @@ export class Effects {
     const env: Record<string, string> = {};
     for (const k of PASSED_ENV) if (this.d.env[k] !== undefined) env[k] = this.d.env[k]!;
     if (!env.PATH) env.PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+    // Absent from the [manager] settings a core older than the key saved in its state file.
+    Object.assign(env, this.d.manager?.DefaultEnvironment);
     if (user) Object.assign(env, { USER: user.name, LOGNAME: user.name, HOME: user.home, SHELL: user.shell });
     const main = this.d.context(u).mainPid;
     if (typeof main === 'number') env.MAINPID = String(main);
     Object.assign(env, dirs);
-    for (const f of cfg.EnvironmentFile) Object.assign(env, readEnvironmentFile(f.path, f.optional));
+    // systemd.exec(5): settings from EnvironmentFile= override those of Environment=.
     Object.assign(env, cfg.Environment);
+    for (const f of cfg.EnvironmentFile) Object.assign(env, readEnvironmentFile(f.path, f.optional));
     // How a new core finds a process whose spawn it cannot know finished (Effects.adopt).
     env.SYSMASTER_UNIT = u.name;
     return env;

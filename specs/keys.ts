@@ -447,6 +447,12 @@ export const managerKeys: KeyDef[] = [
     doc: 'The default RestartSec= of every service. Default 100ms.',
   },
   {
+    key: 'DefaultEnvironment',
+    kind: 'environment',
+    default: {},
+    doc: "systemd's system.conf DefaultEnvironment=: variables for every process of every unit, written as Environment= is; a unit's EnvironmentFile= and Environment= override them, and a change reaches only processes started after it. `sysmaster agent` sets it to pass the node's name and labels (docs/fleet.md). Default: none.",
+  },
+  {
     key: 'OnCrash',
     kind: 'enum',
     values: ['rollback', 'resume'],

@@ -765,7 +765,9 @@ function assemble(
   }
   cycles(units, problems);
   if (opts.checkExecutables !== false) {
-    for (const u of Object.values(units)) programs(u, unitKeys[u.type], opts.env ?? process.env, problems);
+    // Processes get DefaultEnvironment= over the manager's own variables: its PATH is where they are looked up.
+    const env = { ...(opts.env ?? process.env), ...manager.DefaultEnvironment };
+    for (const u of Object.values(units)) programs(u, unitKeys[u.type], env, problems);
   }
 
   // A schema complaint our own checks did not explain still counts (the schema and the normalisers disagree).

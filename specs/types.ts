@@ -219,6 +219,8 @@ export interface ManagerConfig {
   DefaultTimeoutStartSec: Duration;
   DefaultTimeoutStopSec: Duration;
   DefaultRestartSec: Duration;
+  /** Under every unit's EnvironmentFile= and Environment=, as in systemd. */
+  DefaultEnvironment: Record<string, string>;
   /** Where the manager's own log and journal-captured output go. */
   LogTarget: 'console' | 'file' | 'null';
   /** Bytes a unit's log file reaches before it is rotated (docs/logs.md). */

@@ -14,6 +14,7 @@ t.test('an almost empty service gets every default', async (t) => {
     DefaultTimeoutStartSec: 90_000,
     DefaultTimeoutStopSec: 90_000,
     DefaultRestartSec: 100,
+    DefaultEnvironment: {},
     OnCrash: 'rollback',
     DefaultFailureAction: 'none',
     LogTarget: 'console',

@@ -44,7 +44,7 @@ t.test('absolute paths: fine, not found, not executable, a directory', async (t)
   ]);
 });
 
-t.test('bare names: Environment.PATH first, else the loader env PATH', async (t) => {
+t.test('bare names: Environment.PATH first, then DefaultEnvironment.PATH, else the loader env PATH', async (t) => {
   const dir = programs(t);
   const file = path.join(dir, 'system.toml');
   const env = { PATH: `${dir}/other` };
@@ -52,6 +52,12 @@ t.test('bare names: Environment.PATH first, else the loader env PATH', async (t)
   await t.resolves(
     parseSpec(`[service.a]\nExecStart = "tool"\nEnvironment = { PATH = "${dir}/bin" }\n`, file, { env }),
     'Environment.PATH wins',
+  );
+  const defaults = `[manager]\nDefaultEnvironment = { PATH = "${dir}/bin" }\n`;
+  await t.resolves(parseSpec(`${defaults}[service.a]\nExecStart = "tool"\n`, file, { env }), 'DefaultEnvironment.PATH wins over the env PATH');
+  await t.resolves(
+    parseSpec(`${defaults}[service.a]\nExecStart = "tool2"\nEnvironment = { PATH = "${dir}/other" }\n`, file, { env }),
+    'Environment.PATH wins over DefaultEnvironment.PATH',
   );
   const [missing] = await problems(parseSpec(`[service.a]\nExecStart = "tool"\n`, file, { env }));
   t.match(missing, {
