@@ -16,7 +16,8 @@ import { isGlob, mangleUnitName, matchesAny } from '../specs/names.js';
 import { EXIT, fail } from './exit.js';
 import { formatExitStatus } from '../specs/exit-status.js';
 import { formatBytes, ORDERS, orderRows, renderTop, topRows, type Order } from './top.js';
-import { ago, colours, stateDot, stateWord } from './style.js';
+import { ago, collect, colours, stateDot, stateWord, table as renderTable } from './style.js';
+import { fleetCommand } from './fleet.js';
 import { formatTimestamp, parsePriority, parseTime, relative } from './time.js';
 
 const c = colours();
@@ -78,13 +79,7 @@ program
   });
 
 /** Rows as systemctl prints its lists: columns padded to the widest cell, the header bold. */
-function table(rows: string[][]): void {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  rows.forEach((r, i) => {
-    const line = r.map((cell, j) => (j < r.length - 1 ? cell.padEnd(widths[j]) : cell)).join(' ');
-    out(i ? line : c.bold(line));
-  });
-}
+const table = (rows: string[][]) => renderTable(rows, c, out);
 
 program
   .command('list-timers')
@@ -491,6 +486,8 @@ program
   .argument('[code]', 'exit code', '0')
   .action(async (code: string) => void (await rpc('exit', { code: Number(code) })));
 
+program.addCommand(fleetCommand(json));
+
 program.parseAsync().catch((err) => fail(err));
 
 /** systemd's format_timespan to the millisecond, as systemctl status shows CPU: "12ms", "1.234s", "2min 3.456s". */
@@ -651,10 +648,6 @@ function shown(v: unknown): string {
 
 function csv(v?: string): string[] | undefined {
   return v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
-}
-
-function collect(v: string, acc: string[]): string[] {
-  return [...acc, v];
 }
 
 function pad(coloured: string, plain: string, width: number): string {

@@ -27,3 +27,19 @@ export function stateWord(active: string, c: Colours): string {
 export function ago(iso: string, now = Date.now()): string {
   return relative(Date.parse(iso), now);
 }
+
+/** Rows as aligned columns (widths by visible text: cells may be coloured), the header bold. */
+export function table(rows: string[][], c: Colours, write: (line: string) => void): void {
+  // eslint-disable-next-line no-control-regex
+  const width = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').length;
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => width(r[i] ?? ''))));
+  rows.forEach((r, i) => {
+    const line = r.map((cell, j) => (j < r.length - 1 ? cell + ' '.repeat(widths[j]! - width(cell)) : cell)).join(' ');
+    write(i ? line : c.bold(line));
+  });
+}
+
+/** commander's accumulator for a repeatable option. */
+export function collect(v: string, acc: string[]): string[] {
+  return [...acc, v];
+}

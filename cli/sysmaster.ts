@@ -7,6 +7,9 @@ import { stateDir } from '../reconciler/paths.js';
 import { formatProblem } from '../specs/errors.js';
 import { loadSpec } from '../specs/loader.js';
 import { EXIT, fail } from './exit.js';
+import type { AgentFlags } from './agent.js';
+import { collect } from './style.js';
+import { ETCD_HELP, ETCD_OPTIONS } from '../fleet/etcd.js';
 
 const program = new Command('sysmaster');
 program
@@ -116,6 +119,32 @@ program
       fail(err);
     }
   });
+
+const agent = program
+  .command('agent')
+  .description("join a fleet: register this machine in etcd and apply the specs assigned to it through the local core")
+  .option('--node <name>', 'this node\'s name in the fleet (default: the short hostname)')
+  .option('--label <KEY=VALUE>', 'a label selectors match (repeat, or comma-separate)', collect, [])
+  .option('--config <file>', 'TOML: node, labels = { KEY = "VALUE" }, ttl, and the etcd settings below')
+  .option('--ttl <seconds>', 'how long the node stays registered after the agent stops renewing its lease', '10')
+  .addHelpText(
+    'after',
+    `
+The agent watches the spec assigned to this node (directly, or through a group whose selector matches its labels),
+applies each new revision once through the local core (the instance of --state-dir) as a transaction, and writes
+the outcome back. Services see SYSMASTER_NODE and SYSMASTER_LABEL_<KEY>. While etcd is away, what runs keeps
+running; the agent catches up when it returns.
+
+Example:
+  sysmaster agent --node web1 --label role=web --label zone=a --endpoints http://10.0.0.5:2379
+
+${ETCD_HELP}`,
+  );
+for (const [flags, doc] of ETCD_OPTIONS) agent.option(flags, doc);
+agent.action(async (o: AgentFlags) => {
+  const { runAgent } = await import('./agent.js');
+  await runAgent(o, stateDir(program.opts().stateDir)).catch((err) => fail(err));
+});
 
 /**
  * systemd-notify's BARRIER=1: pass the write end of a pipe and wait until the manager closes it, i.e. has read

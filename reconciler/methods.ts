@@ -33,7 +33,7 @@ export function methods(d: Daemon, hooks: Hooks): Record<string, Handler> {
     return { action };
   };
   return {
-    ping: () => ({ pid: process.pid, init: hooks.init, stateDir: d.paths.dir, units: d.units.size }),
+    ping: () => ({ pid: process.pid, init: hooks.init, stateDir: d.paths.dir, units: d.units.size, specFile: d.specFile }),
 
     'list-units': (p) => {
       const states = p.states ? strings(p.states, 'states') : [];

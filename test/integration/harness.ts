@@ -6,7 +6,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { call } from '../../reconciler/client.js';
 
-export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+// From test/integration under tap, or dist/test/integration when a benchmark imports the compiled harness.
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..').replace(/\/dist$/, '');
 export const bin = (name: string) => path.join(root, 'bin', `${name}.js`);
 
 export interface Run {
