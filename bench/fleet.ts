@@ -41,17 +41,18 @@ async function main(): Promise<void> {
   try {
     await fleet.etcd.start();
     const names = Array.from({ length: NODES }, (_, i) => `node${String(i + 1).padStart(2, '0')}`);
-    for (const n of names) await fleet.add(n, ['role=bench']);
+    for (const n of names) await fleet.add(n, ['role=bench', `id=${n}`]);
     await waitFor(`${NODES} live nodes`, async () => Object.values(await fleet.records()).filter((s) => s.alive).length === NODES, 60_000);
     // The baseline node: a core of its own, no agent, the same spec through sctl apply.
     const local = await fleet.add('local', ['role=baseline']);
     await local.killAgent('SIGTERM');
 
-    const rows: { fleet: number; waves: number; local: number }[] = [];
+    const rows: { fleet: number; waves: number; one: number; local: number }[] = [];
     for (let i = 0; i < RUNS; i++) {
       // A new marker each run: every unit of the spec changes, so every node restarts all of them.
       const file = writeSpec(dir, spec(`36${i}1.${process.pid}`), `spec${i}.toml`);
       const wavesFile = writeSpec(dir, spec(`36${i}2.${process.pid}`), `waves${i}.toml`);
+      const oneFile = writeSpec(dir, spec(`36${i}3.${process.pid}`), `one${i}.toml`);
       let t0 = Date.now();
       const all = await fleet.sctl('apply', file, '--selector', 'role=bench', '--max-unavailable', String(NODES));
       const fleetMs = Date.now() - t0;
@@ -61,11 +62,15 @@ async function main(): Promise<void> {
       const wavesMs = Date.now() - t0;
       if (w.code !== 0) throw new Error(`rollout failed: ${w.stdout}${w.stderr}`);
       t0 = Date.now();
+      const o = await fleet.sctl('apply', oneFile, '--selector', `id=${names[0]}`);
+      const oneMs = Date.now() - t0;
+      if (o.code !== 0) throw new Error(`rollout failed: ${o.stdout}${o.stderr}`);
+      t0 = Date.now();
       const l = await cli('sctl', ['--state-dir', local.stateDir, 'apply', file, '--yes']);
       const localMs = Date.now() - t0;
       if (l.code !== 0) throw new Error(`local apply failed: ${l.stdout}${l.stderr}`);
-      rows.push({ fleet: fleetMs, waves: wavesMs, local: localMs });
-      log(`run ${i + 1}/${RUNS}: all at once ${fleetMs} ms, canary + waves of 3 ${wavesMs} ms, one node by itself ${localMs} ms`);
+      rows.push({ fleet: fleetMs, waves: wavesMs, one: oneMs, local: localMs });
+      log(`run ${i + 1}/${RUNS}: all at once ${fleetMs} ms, canary + waves of 3 ${wavesMs} ms, one node through the fleet ${oneMs} ms, one node by itself ${localMs} ms`);
     }
 
     // Steady state: nothing changes; what the agents still send is the fleet's fixed cost.
@@ -82,8 +87,8 @@ async function main(): Promise<void> {
       log(`${size} nodes: ${((b.bytes - a.bytes) * perMin).toFixed(0)} bytes per node per minute`);
     }
 
-    const ms = (k: 'fleet' | 'waves' | 'local') => rows.map((r) => r[k]);
-    const ratio = (k: 'fleet' | 'waves') => (median(ms(k)) / median(ms('local'))).toFixed(2);
+    const ms = (k: 'fleet' | 'waves' | 'one' | 'local') => rows.map((r) => r[k]);
+    const ratio = (k: 'fleet' | 'waves' | 'one') => (median(ms(k)) / median(ms('local'))).toFixed(2);
     const [big, small] = [traffic[0]!, traffic.at(-1)!];
     const flat = Math.abs(big.bytes / small.bytes - 1) <= 0.2;
     const methods = [...new Set(traffic.flatMap((x) => Object.keys(x.byMethod)))].sort();
@@ -96,6 +101,7 @@ async function main(): Promise<void> {
       '|---|---|---|',
       `| **\`sctl fleet apply\` to ${NODES} nodes at once** (\`--max-unavailable ${NODES}\`): fleet-wide commit | ${range(ms('fleet'))} | ${ratio('fleet')} |`,
       `| \`sctl fleet apply\` in waves (\`--canary 1 --max-unavailable 3\`: ${Math.ceil((NODES - 1) / 3) + 1} waves) | ${range(ms('waves'))} | ${ratio('waves')} |`,
+      `| \`sctl fleet apply\` to one node (\`--selector id=${names[0]}\`): the fleet's own cost on top of the apply | ${range(ms('one'))} | ${ratio('one')} |`,
       `| baseline: \`sctl apply --yes\` of the same spec on one node's core, no fleet | ${range(ms('local'))} | 1 |`,
       '',
       `Steady state (no change anywhere), per node per minute, measured over ${WINDOW_S} s by etcd's own counters (\`/metrics\`: gRPC bytes in and out, messages received by method):`,

@@ -131,8 +131,30 @@ export class Agent {
       w.on('connected', () => this.kick());
       w.on('error', (err) => this.o.log(`watch: ${err.message}`));
     };
-    void this.client.watch().key(keys.desired(this.o.node)).create().then(on);
+    void this.client
+      .watch()
+      .key(keys.desired(this.o.node))
+      .create()
+      .then((w) => {
+        w.on('put', (kv) => this.supersede(Number(kv.mod_revision)));
+        on(w);
+      });
     void this.client.watch().prefix(keys.groups).create().then(on);
+  }
+
+  /**
+   * A newer assignment for this node while an apply runs (the rollout timed out and puts the previous spec back):
+   * the running apply is cut short, so the core rolls it back now instead of finishing what nobody wants.
+   */
+  private supersede(revision: number): void {
+    const pending = this.state.pending;
+    if (!pending || revision <= pending.revision) return;
+    this.o.log(`revision ${revision} supersedes revision ${pending.revision}: asking the core to abort that apply`);
+    call(this.control, 'abort', { key: this.key(pending), reason: `superseded by revision ${revision}` }).catch(() => undefined);
+  }
+
+  private key(d: Desired): string {
+    return `fleet:${this.o.node}:${this.state.boot}:${d.revision}`;
   }
 
   /** Ask for a sync: one runs at a time; asks during one make it run again. */
@@ -174,7 +196,7 @@ export class Agent {
 
   private async apply(d: Desired): Promise<void> {
     const file = await this.specFile(d);
-    const key = `fleet:${this.o.node}:${this.state.boot}:${d.revision}`;
+    const key = this.key(d);
     this.state.pending = d;
     this.save();
     this.status = { ...this.statusOf({ ...d, state: 'applying', transaction: null, error: null }), units: this.status?.units ?? {}, failed: this.status?.failed ?? [] };

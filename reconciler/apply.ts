@@ -111,10 +111,10 @@ export class Transactions {
    * Cut the running apply short (Ctrl-C in `sctl apply`): its queued jobs are canceled and it fails, so it is
    * rolled back. `key` names the request; without it, whichever runs. Returns the transaction's id, or null.
    */
-  abort(key?: string): number | null {
+  abort(key?: string, reason = 'interrupted by the user'): number | null {
     const cur = this.current;
     if (!cur || (key && cur.key !== key)) return null;
-    cur.abort('interrupted by the user');
+    cur.abort(reason);
     return cur.id;
   }
 

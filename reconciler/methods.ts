@@ -141,7 +141,7 @@ export function methods(d: Daemon, hooks: Hooks): Record<string, Handler> {
 
     abort: (p) => {
       const key = p.key === undefined ? undefined : string(p.key, 'key');
-      const id = d.transactions.abort(key);
+      const id = d.transactions.abort(key, p.reason === undefined ? undefined : string(p.reason, 'reason'));
       if (id === null) throw new ControlError('ENOTRANSACTION', key ? 'That apply is not running any more.' : 'No apply is running.');
       return { transaction: id };
     },

@@ -9,7 +9,7 @@ const OUTAGE_MS = Number(process.env.FLEET_OUTAGE_MS ?? 10_000);
 const fleet = fleetFor(t);
 if (fleet) {
   const dir = fleet.dir;
-  const [m1, m2, m3] = [marker(), marker(), marker()];
+  const [m1, m2, m3, m4] = [marker(), marker(), marker(), marker()];
   const v1 = `[service.app]\nExecStart = ["/bin/sleep", "${m1}"]\n`;
   // The slow service keeps the transaction open for 3 s: time to kill an agent in the middle of it.
   const v2 = `${v1}[service.slow]\nExecStartPre = ["/bin/sleep", "3"]\nExecStart = ["/bin/sleep", "${m2}"]\n`;
@@ -45,6 +45,22 @@ if (fleet) {
     const st = await fleet.status();
     t.equal(st.n1!.specHash, specHash(v2));
     t.equal(st.n1!.state, 'committed');
+  });
+
+  t.test('a rollout past its --timeout stops, and the nodes abort their applies and go back', async (t) => {
+    const before = await fleet.records();
+    // The stuck service never finishes starting (its ExecStartPre sleeps for years).
+    const stuck = `${v3}[service.stuck]\nExecStartPre = ["/bin/sleep", "${m4}"]\nExecStart = ["/bin/true"]\n`;
+    const r = await fleet.sctl('apply', writeSpec(dir, stuck, 'stuck.toml'), '--selector', 'role=web', '--max-unavailable', '3', '--timeout', '3s');
+    t.equal(r.code, 1);
+    t.match(r.stdout, /Rollout \d+: rolled-back in [\d.]+s on 3 node\(s\)\.\nNode n1 failed: timed out after 3s waiting for n1 \(applying\), n2 \(applying\), n3 \(applying\)/);
+    for (const n of names) t.match(fleet.node(n).agentLog, /supersedes revision \d+: asking the core to abort that apply/);
+    const after = await fleet.records();
+    for (const n of names) {
+      t.match(after[n], { state: 'committed', specHash: before[n]!.specHash }, `${n} is back on the spec it had`);
+      t.match(fleet.node(n).agentLog, /: rolled-back \(transaction \d+\): superseded by revision \d+/);
+    }
+    t.equal(pidsWith(m4).length, 0, 'no stuck start is left running');
   });
 
   t.test(`etcd killed for ${OUTAGE_MS / 1000}s: the services never stop and the agents reconverge`, async (t) => {
