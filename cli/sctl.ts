@@ -541,6 +541,8 @@ function renderPlan(p: Plan): string {
     lines.push(c.yellow(`  ~ ${d.unit}${d.restart ? ' (restart)' : ''}`));
     for (const f of d.fields) lines.push(`      ${f.key}: ${shown(f.from)} → ${shown(f.to)}`);
   }
+  if (p.manager.length) lines.push(c.yellow('  ~ [manager] (for processes started from now on)'));
+  for (const f of p.manager) lines.push(`      ${f.key}: ${shown(f.from)} → ${shown(f.to)}`);
   lines.push(`Jobs (${p.jobs.length}):`);
   for (const j of p.jobs) lines.push(`  ${j.type.padEnd(8)} ${j.unit}`);
   return lines.join('\n');
@@ -586,7 +588,7 @@ function finishApply(r: ApplyResult, failure: number = EXIT.failure): void {
 }
 
 function changes(p: Plan): boolean {
-  return Boolean(p.added.length || p.removed.length || p.changed.length || p.jobs.length);
+  return Boolean(p.added.length || p.removed.length || p.changed.length || p.manager.length || p.jobs.length);
 }
 
 /** A unit name as typed, the way systemctl reads it (specs/names.ts). */

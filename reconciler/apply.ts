@@ -237,7 +237,7 @@ export class Transactions {
     const tx = journal.get(id)!;
     const saved = journal.savepoints(id);
     const of = (phase: string) => saved.filter((s) => s.phase === phase).map(({ unit, type, result }) => ({ unit, type, result }));
-    const empty = { added: [], removed: [], changed: [], anchors: [], jobs: tx.jobs, error: null };
+    const empty = { added: [], removed: [], changed: [], manager: [], anchors: [], jobs: tx.jobs, error: null };
     const rolledBack = tx.result === 'rolled-back' ? true : tx.result === 'failed-rollback' ? false : undefined;
     const reason = journal.errors(id).find((e) => !e.message.includes(': '))?.message;
     return {

@@ -221,7 +221,7 @@ export class Daemon {
   }
 
   private meta() {
-    return { owner: this.owner, specFile: this.specFile, eventSeq: this.eventSeq, manager: this.manager };
+    return { owner: this.owner, specFile: this.specFile, eventSeq: this.eventSeq, manager: this.manager ?? undefined };
   }
 
   private def(u: Unit): UnitDef {
@@ -328,7 +328,7 @@ export class Daemon {
   /** The actual state plan() compares the desired spec with. */
   actual() {
     const specified = [...this.units].filter(([, u]) => !u.spec.transient);
-    return { units: Object.fromEntries(specified.map(([n, u]) => [n, { spec: u.spec, active: u.active }])) };
+    return { units: Object.fromEntries(specified.map(([n, u]) => [n, { spec: u.spec, active: u.active }])), manager: this.manager ?? undefined };
   }
 
   /** Start what each unit type follows beyond its units (TypeEffects.start): after restore(), before any apply. */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import equal from 'fast-deep-equal';
 import type { ActiveState } from '../machines/types.js';
-import type { SystemSpec, UnitSpec } from '../specs/types.js';
+import type { ManagerConfig, SystemSpec, UnitSpec } from '../specs/types.js';
 import { buildAtomGraph } from '../units/atoms.js';
 import { buildTransaction } from '../transactions/build.js';
 import type { JobType } from '../transactions/types.js';
@@ -10,6 +10,8 @@ import { commonKeyNames, typeOfUnit } from '../units/index.js';
 /** What the core runs now, as plan() needs it. */
 export interface Actual {
   units: Record<string, { spec: UnitSpec; active: ActiveState }>;
+  /** The [manager] settings in force (absent: not compared). */
+  manager?: ManagerConfig;
 }
 
 export interface FieldDiff {
@@ -35,6 +37,8 @@ export interface Plan {
   added: string[];
   removed: string[];
   changed: UnitDiff[];
+  /** [manager] settings that differ: installed by apply, no job needed (they reach what starts afterwards). */
+  manager: FieldDiff[];
   /** The transaction's anchors: stop removed units, restart changed ones, start the default target. */
   anchors: PlannedJob[];
   /** The jobs the transaction runs, in engine order, without the ones that complete at once. */
@@ -59,6 +63,14 @@ export function plan(desired: SystemSpec, actual: Actual): Plan {
     .map((u) => diffUnit(have[u].spec, want[u]))
     .filter((d): d is UnitDiff => d !== null);
 
+  const was = actual.manager as unknown as Record<string, unknown> | undefined;
+  const now = desired.manager as unknown as Record<string, unknown>;
+  const manager = was
+    ? [...new Set([...Object.keys(was), ...Object.keys(now)])]
+        .sort()
+        .filter((key) => !equal(was[key], now[key]))
+        .map((key) => ({ key, from: was[key], to: now[key] }))
+    : [];
   const running = (u: string) => isUp(have[u]?.active);
   const anchors: PlannedJob[] = [
     ...removed.filter(running).map((unit) => ({ unit, type: 'stop' as const })),
@@ -81,10 +93,10 @@ export function plan(desired: SystemSpec, actual: Actual): Plan {
     queued: [],
   });
   if (!built.ok) {
-    return { added, removed, changed, anchors, jobs: [], error: { code: built.error.code, message: built.error.message } };
+    return { added, removed, changed, manager, anchors, jobs: [], error: { code: built.error.code, message: built.error.message } };
   }
   const jobs = built.jobs.filter((j) => !j.noop).map((j) => ({ unit: j.unit, type: j.type }));
-  return { added, removed, changed, anchors, jobs, error: null };
+  return { added, removed, changed, manager, anchors, jobs, error: null };
 }
 
 /** True when nothing would change: no definition differs and no job would run. */

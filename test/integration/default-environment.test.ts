@@ -45,7 +45,7 @@ ExecStart = "probe"
   });
 
   t.test('a core that took over still has it, and a change applied alone before the crash', async (t) => {
-    // Only [manager] differs: the plan is empty, nothing restarts. (`sctl apply` sends no empty plan to the core.)
+    // Only [manager] differs: no job, nothing restarts.
     writeSpec(dir, spec('n2'));
     t.equal((await up.sctl('daemon-reload')).code, 0);
     t.match(await envOf(file('app.out')), { NODE: 'n1' }, 'running processes keep what they got');
@@ -53,5 +53,23 @@ ExecStart = "probe"
     fs.rmSync(file('app.out'));
     t.equal((await up.sctl('restart', 'app')).code, 0);
     t.match(await envOf(file('app.out')), { NODE: 'n2', PORT: '2', FROM_FILE: 'file' });
+  });
+
+  t.test('sctl plan shows a [manager]-only change, and sctl apply installs it without restarting anything', async (t) => {
+    const pid = (await up.call<Record<string, string>>('show', { unit: 'app.service' })).MainPID;
+    const next = writeSpec(dir, spec('n3'), 'n3.toml');
+    const plan = await up.sctl('plan', next);
+    t.equal(plan.code, 2, 'a change: exit 2');
+    t.match(plan.stdout, /~ \[manager\] \(for processes started from now on\)\n +DefaultEnvironment: NODE=n2 .* → NODE=n3 /);
+    t.match(plan.stdout, /Jobs \(0\):/);
+    const json = JSON.parse((await up.sctl('-o', 'json', 'plan', next)).stdout);
+    t.match(json.manager, [{ key: 'DefaultEnvironment', from: { NODE: 'n2' }, to: { NODE: 'n3' } }]);
+    const r = await up.sctl('apply', next, '--yes');
+    t.equal(r.code, 0, r.stderr);
+    t.equal((await up.call<Record<string, string>>('show', { unit: 'app.service' })).MainPID, pid, 'nothing restarted');
+    t.match((await up.sctl('plan', next)).stdout, /No changes/);
+    fs.rmSync(file('app.out'));
+    t.equal((await up.sctl('restart', 'app')).code, 0);
+    t.match(await envOf(file('app.out')), { NODE: 'n3' });
   });
 });
