@@ -5,6 +5,7 @@ import TOML from '@iarna/toml';
 import { Agent } from '../fleet/agent.js';
 import type { EtcdFlags } from '../fleet/etcd.js';
 import { parseLabels, type Labels } from '../fleet/keys.js';
+import { tomlError } from '../specs/errors.js';
 
 export interface AgentFlags extends EtcdFlags {
   node?: string;
@@ -50,9 +51,8 @@ function readConfig(file: string): Record<string, unknown> {
   try {
     doc = TOML.parse(text) as Record<string, unknown>;
   } catch (err) {
-    const e = err as Error & { line?: number; col?: number };
-    const what = e.message.split('\n')[0]!.replace(/ at row \d+, col \d+, pos \d+:$/, '');
-    throw new Error(`${file}${typeof e.line === 'number' ? `:${e.line + 1}` : ''}: invalid TOML: ${what}${e.col === undefined ? '' : ` (column ${e.col + 1})`}`);
+    const { line, message } = tomlError(err);
+    throw new Error(`${file}:${line}: ${message}`);
   }
   for (const [k, v] of Object.entries(doc)) {
     if (!CONFIG_KEYS.includes(k)) throw new Error(`${file}: unknown key "${k}" (expected one of ${CONFIG_KEYS.join(', ')})`);

@@ -4,11 +4,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import type { Etcd3 } from 'etcd3';
-import { parseDuration } from '../specs/duration.js';
 import { formatProblem, type SpecProblem } from '../specs/errors.js';
 import { connect, endpointsOf, ETCD_HELP, ETCD_OPTIONS, type EtcdFlags } from '../fleet/etcd.js';
 import { parseLabels, selectorText, type Rollout } from '../fleet/keys.js';
-import { EXIT } from './exit.js';
+import { EXIT, fail } from './exit.js';
+import { parseTimeout } from './time.js';
 import { collect, colours, table as renderTable } from './style.js';
 
 const out = (s: string): void => void process.stdout.write(s + '\n');
@@ -79,8 +79,8 @@ Exit: 0 committed; 1 rolled back or refused.`,
     .action(async (spec: string, o: { selector: string[]; canary: number; maxUnavailable: number; timeout: string }, cmd: Command) => {
       const file = path.resolve(spec);
       const text = await checkSpec(file);
-      const selector = labelsOr(o.selector);
-      const timeoutMs = durationOr(o.timeout);
+      const selector = parseLabels(o.selector, '--selector');
+      const timeoutMs = parseTimeout(o.timeout);
       const progress = (line: string) => void (json() ? undefined : process.stderr.write(line + '\n'));
       const { fleetApply } = await import('../fleet/rollout.js');
       const r = await withClient(cmd, (client) => fleetApply(client, text, { selector, canary: o.canary, maxUnavailable: o.maxUnavailable, timeoutMs, progress }));
@@ -197,23 +197,6 @@ async function checkSpec(file: string): Promise<string> {
   return text;
 }
 
-function labelsOr(items: string[]) {
-  try {
-    return parseLabels(items, '--selector');
-  } catch (err) {
-    return die((err as Error).message);
-  }
-}
-
-function durationOr(text: string): number {
-  try {
-    const ms = parseDuration(text);
-    return Number.isFinite(ms) ? ms : 0;
-  } catch {
-    return die(`--timeout: cannot read "${text}" as a duration: use 90s, 5min, 1h, 0 or infinity`);
-  }
-}
-
 function count(flag: string, min = 0) {
   return (v: string): number => {
     const n = Number(v);
@@ -223,6 +206,5 @@ function count(flag: string, min = 0) {
 }
 
 function die(message: string): never {
-  process.stderr.write(message + '\n');
-  process.exit(EXIT.failure);
+  return fail(new Error(message));
 }

@@ -18,7 +18,7 @@ import { formatExitStatus } from '../specs/exit-status.js';
 import { formatBytes, ORDERS, orderRows, renderTop, topRows, type Order } from './top.js';
 import { ago, collect, colours, stateDot, stateWord, table as renderTable } from './style.js';
 import { fleetCommand } from './fleet.js';
-import { formatTimestamp, parsePriority, parseTime, relative } from './time.js';
+import { formatTimestamp, parsePriority, parseTime, parseTimeout, relative } from './time.js';
 
 const c = colours();
 const program = new Command('sctl');
@@ -337,7 +337,7 @@ Exit: 0 committed (or nothing to do); 1 failed (rolled back, or left as it was w
   )
   .action(async (spec: string, o: { yes?: boolean; rollback: boolean; wait?: boolean; strict?: boolean; timeout: string }) => {
     const file = path.resolve(spec);
-    const timeout = timeoutMs(o.timeout);
+    const timeout = parseTimeout(o.timeout);
     const p = (await rpc('plan', { spec: file })) as Plan;
     if (!json()) out(renderPlan(p));
     if (p.error) process.exit(EXIT.failure);
@@ -560,16 +560,6 @@ function progress(e: unknown): void {
   // Failures and the last job stay on screen; the rest is rewritten in place.
   const final = p.result !== 'done' || p.done === p.total;
   process.stderr.write(`\r\x1b[K${line}${final ? '\n' : now}`);
-}
-
-/** --timeout: a systemd time span; 0 or infinity: none. */
-function timeoutMs(text: string): number {
-  try {
-    const ms = parseDuration(text);
-    return Number.isFinite(ms) ? ms : 0;
-  } catch {
-    fail(new Error(`--timeout: cannot read "${text}" as a duration: use 90s, 5min, 1h or infinity`));
-  }
 }
 
 /** The summary, and the exit code: 0 committed, else `failure`. */

@@ -1,6 +1,17 @@
 import { DAYS, wall, type LocalZone } from '../specs/calendar.js';
 import { parseDuration } from '../specs/duration.js';
 
+/** --timeout: a systemd time span, in ms; 0 or infinity: none (0). */
+export function parseTimeout(text: string): number {
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch {
+    throw new Error(`--timeout: cannot read "${text}" as a duration: use 90s, 5min, 1h, 0 or infinity`);
+  }
+  return Number.isFinite(ms) ? ms : 0;
+}
+
 /**
  * A point in time as journalctl --since/--until take it: `2026-11-27 10:00[:00]`, `10:00` (today), `today`,
  * `yesterday`, `now`, `-5min` / `5min ago` (relative, systemd time spans), `@1795749762` (epoch seconds), or ISO 8601.

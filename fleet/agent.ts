@@ -9,6 +9,7 @@ import type { Etcd3, Lease, Watcher } from 'etcd3';
 import { call, CallError } from '../reconciler/client.js';
 import type { ApplyResult } from '../reconciler/apply.js';
 import { statePaths } from '../reconciler/paths.js';
+import { writeAtomic } from '../reconciler/state.js';
 import type { UnitInfo, UnitStatus } from '../reconciler/view.js';
 import { formatProblem, type SpecProblem } from '../specs/errors.js';
 import { loadSpec } from '../specs/loader.js';
@@ -27,13 +28,16 @@ export interface AgentOptions {
   log: (line: string) => void;
 }
 
+/** What became of one revision: the status without the units' health. */
+type Applied = Pick<Status, 'revision' | 'source' | 'rollout' | 'specHash' | 'state' | 'transaction' | 'error'>;
+
 /** What the agent keeps on disk ($STATE/fleet/agent.json): enough to never apply a revision twice. */
 interface AgentState {
   /** This boot's id: a reboot loses what was applied, so revisions are applied again after one. */
   boot: string;
   /** The spec the core ran before the fleet's first apply (null: none): a `spec: null` assignment restores it. */
   base?: string | null;
-  applied: Pick<Status, 'revision' | 'source' | 'rollout' | 'specHash' | 'state' | 'transaction' | 'error'> & { file: string } | null;
+  applied: (Applied & { file: string }) | null;
   /** An apply sent to the core and not yet answered: a restarted agent asks again, with the same key. */
   pending: Desired | null;
 }
@@ -238,17 +242,18 @@ export class Agent {
   /** The file the core applies: the assignment's text, with the node's name and labels as DefaultEnvironment. */
   private async specFile(d: Desired): Promise<string> {
     const specs = path.join(this.dir, 'specs');
-    if (d.spec === null) {
-      if (this.state.base === undefined) await this.recordBase();
-      return this.state.base ?? write(path.join(specs, 'empty.toml'), '');
-    }
     if (this.state.base === undefined) await this.recordBase();
+    const file = (name: string, text: string) => {
+      writeAtomic(path.join(specs, name), text);
+      return path.join(specs, name);
+    };
+    if (d.spec === null) return this.state.base ?? file('empty.toml', '');
     const env: Record<string, string> = { SYSMASTER_NODE: this.o.node };
     for (const [k, v] of Object.entries(this.o.labels)) env[`SYSMASTER_LABEL_${k.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`] = v;
     const table = Object.entries(env).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(', ');
-    write(path.join(specs, `${d.revision}.toml`), d.spec);
-    write(path.join(specs, `${d.revision}.node.toml`), `# Written by sysmaster agent: this node's identity for the services.\n[manager]\nDefaultEnvironment = { ${table} }\n`);
-    return write(path.join(specs, `${d.revision}.main.toml`), `include = ["${d.revision}.toml", "${d.revision}.node.toml"]\n`);
+    file(`${d.revision}.toml`, d.spec);
+    file(`${d.revision}.node.toml`, `# Written by sysmaster agent: this node's identity for the services.\n[manager]\nDefaultEnvironment = { ${table} }\n`);
+    return file(`${d.revision}.main.toml`, `include = ["${d.revision}.toml", "${d.revision}.node.toml"]\n`);
   }
 
   private async recordBase(): Promise<void> {
@@ -301,7 +306,7 @@ export class Agent {
     }
   }
 
-  private statusOf(a: Pick<Status, 'revision' | 'source' | 'rollout' | 'specHash' | 'state' | 'transaction' | 'error'>): Omit<Status, 'units' | 'failed'> {
+  private statusOf(a: Applied): Omit<Status, 'units' | 'failed'> {
     const { revision, source, rollout, specHash, state, transaction, error } = a;
     return { node: this.o.node, revision, source, rollout, specHash, state, transaction, error, time: Date.now() };
   }
@@ -315,7 +320,7 @@ export class Agent {
   }
 
   private save(): void {
-    write(path.join(this.dir, 'agent.json'), JSON.stringify(this.state, null, 2));
+    writeAtomic(path.join(this.dir, 'agent.json'), JSON.stringify(this.state, null, 2));
   }
 
   /** Spec files of old revisions go; the applied one stays (daemon-reload reads it again). */
@@ -334,13 +339,6 @@ export class Agent {
 function refusal(err: CallError): string {
   const problems = err.code === 'ESPEC' && Array.isArray(err.data) ? (err.data as SpecProblem[]) : [];
   return [err.message, ...problems.map(formatProblem)].join('\n');
-}
-
-function write(file: string, text: string): string {
-  const tmp = `${file}.tmp`;
-  fs.writeFileSync(tmp, text, { mode: 0o600 });
-  fs.renameSync(tmp, file);
-  return file;
 }
 
 function readOr(file: string): string | null {

@@ -5,7 +5,7 @@
 // touched, so a rollout whose operator died can still be rolled back.
 import type { Etcd3 } from 'etcd3';
 import { keys, matches, parseJson, selectorText, specHash, type Assignment, type Labels, type Rollout, type RolloutNode, type Status } from './keys.js';
-import { desiredFor, nodes, rollouts } from './read.js';
+import { groups, inForce, nodes, rollouts } from './read.js';
 
 export class FleetError extends Error {
   constructor(message: string) {
@@ -43,9 +43,10 @@ export async function fleetApply(client: Etcd3, spec: string, o: RolloutOptions)
       const live = [...known.values()].filter((r) => r.alive).length;
       throw new FleetError(`no live node matches ${selectorText(o.selector) || 'the fleet'} (${live} live node${live === 1 ? '' : 's'}: sctl fleet status)`);
     }
+    const all = await groups(client);
     const nodesOf: Record<string, RolloutNode> = {};
     for (const n of targets) {
-      const d = await desiredFor(client, n, known.get(n)!.alive!.labels);
+      const d = inForce(known.get(n)!.desired, all, known.get(n)!.alive!.labels);
       nodesOf[n] = { previous: d && { spec: d.spec, specHash: d.specHash, rollout: d.rollout }, revision: null };
     }
     const group = groupKey(o.selector);
@@ -133,10 +134,7 @@ export async function fleetRollback(client: Etcd3, id: number | null, progress: 
 /** Put back the assignments the nodes had before `r`, and wait for each to commit; what failed, if anything. */
 async function restore(client: Etcd3, r: Rollout, which: string[], progress: (line: string) => void): Promise<Rollout['failed']> {
   if (!which.length) return null;
-  for (const n of which) {
-    const previous = r.nodes[n]!.previous ?? { spec: null, specHash: specHash(null), rollout: null };
-    await assign(client, r, [n], { ...previous, rollout: r.id });
-  }
+  await assign(client, r, which, (n) => ({ ...(r.nodes[n]!.previous ?? { spec: null, specHash: specHash(null) }), rollout: r.id }));
   // A rollback has its own time: the rollout's may be what ran out.
   const deadline = r.timeoutMs > 0 ? Date.now() + r.timeoutMs : Infinity;
   const failed = await settle(client, r, which, deadline, false, (n, s) => progress(`  ${n}: ${describe(s)}`));
@@ -144,10 +142,10 @@ async function restore(client: Etcd3, r: Rollout, which: string[], progress: (li
   return failed;
 }
 
-/** Write `a` as the desired assignment of each node, recording the revisions in the rollout before waiting. */
-async function assign(client: Etcd3, r: Rollout, which: string[], a: Assignment): Promise<void> {
+/** Write each node's desired assignment (`a`, or `a(node)`), recording the revisions in the rollout before waiting. */
+async function assign(client: Etcd3, r: Rollout, which: string[], a: Assignment | ((node: string) => Assignment)): Promise<void> {
   for (const n of which) {
-    const res = await client.put(keys.desired(n)).value(JSON.stringify(a)).exec();
+    const res = await client.put(keys.desired(n)).value(JSON.stringify(typeof a === 'function' ? a(n) : a)).exec();
     r.nodes[n] = { ...r.nodes[n]!, revision: Number(res.header.revision), state: 'applying' };
   }
   await save(client, r);

@@ -7,7 +7,7 @@ import path from 'node:path';
 import TOML from '@iarna/toml';
 import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { type SpecProblem, SpecError } from './errors.js';
+import { type SpecProblem, SpecError, tomlError } from './errors.js';
 import { defaultPath, programProblem } from './executables.js';
 import { expandGlob } from './glob.js';
 import { cycleText, type Edge, findCycles } from './graph.js';
@@ -164,14 +164,8 @@ function read(
     data = TOML.parse(text);
   } catch (e) {
     state.complete = false;
-    const err = e as Error & { line?: number; col?: number };
-    const what = err.message.split('\n')[0].replace(/ at row \d+, col \d+, pos \d+:$/, '');
-    const line = typeof err.line === 'number' ? err.line + 1 : 1;
-    problems.add({
-      where: { file, line },
-      unit: tableAround(text, line),
-      message: `invalid TOML: ${what}${err.col !== undefined ? ` (column ${err.col + 1})` : ''}`,
-    });
+    const { line, message } = tomlError(e);
+    problems.add({ where: { file, line }, unit: tableAround(text, line), message });
     state.sources.push({ file, data: {}, lines: scanLines('') });
     return;
   }
